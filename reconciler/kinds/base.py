@@ -1,0 +1,198 @@
+"""What every resource kind provides, and the value types the pure layers share.
+
+A *kind* (Tenant, Dataset, Notebook, Job, ServingEndpoint, VectorIndex) is one
+module in this package holding: its pydantic spec model, a small table of field
+rules (each with a reason), the attributes other documents may reference, how a
+spec is normalised into the comparable dict the planner diffs, how a remote
+object is projected back onto that same shape, and the connector calls that
+create, update and delete it.
+
+The planner never sees YAML or HTTP: it compares three mappings of plain dicts
+(desired, recorded, observed) keyed by :class:`ResourceKey`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from reconciler.mcp.client import ConnectorClient
+
+MANAGED_BY = "agentprovision-reconciler"
+"""Marker the reconciler stamps on every object it creates (``managed_by``)."""
+
+
+class ResourceKey(NamedTuple):
+    """Identity of one resource: unique per tenant and kind."""
+
+    tenant: str
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.tenant}/{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where a document (or one of its fields) was written."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class Rule(StrEnum):
+    CREATE_ONLY = "create_only"  # cannot change in place: a change means replace
+    SERVER_DEFAULT = "server_default"  # the server fills it when we leave it out
+    OUTPUT_ONLY = "output_only"  # the server sets it; never sent, never diffed
+    IGNORED = "ignored"  # never diffed
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One declared rule for a spec field path (dotted, ``*`` matches one segment)."""
+
+    path: str
+    rule: Rule
+    reason: str
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """The tenant a resource belongs to, as the connector knows it."""
+
+    name: str  # metadata.name of the Tenant document
+    tenant_id: str  # AgentProvision tenant id used in connector calls
+    catalog: str  # Unity Catalog catalog name
+
+
+@dataclass(frozen=True)
+class DesiredResource:
+    """One resource as the spec documents ask for it, normalised and resolved."""
+
+    key: ResourceKey
+    identity: str  # natural remote name (job name, notebook path, table full name, ...)
+    spec: Mapping[str, Any]  # comparable, JSON-able, references resolved, files as hashes
+    location: SourceLocation
+    depends_on: tuple[ResourceKey, ...] = ()
+    blobs: Mapping[str, bytes] = field(default_factory=dict)  # file bodies to upload
+    adopt: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObservedResource:
+    """One remote object, projected onto its kind's spec shape."""
+
+    kind: str
+    identity: str
+    remote_id: str
+    spec: Mapping[str, Any]
+    raw: Mapping[str, Any]
+    managed: bool = False  # carries the reconciler's managed_by marker
+    ready: bool = True
+
+
+@dataclass(frozen=True)
+class RecordedResource:
+    """What the reconciler last applied for a resource (from the state store)."""
+
+    key: ResourceKey
+    identity: str
+    remote_id: str
+    spec: Mapping[str, Any]
+    depends_on: tuple[ResourceKey, ...] = ()
+    observed: Mapping[str, Any] | None = None
+    status: str = "applied"
+
+
+ReadFile = Callable[[str], bytes]
+"""Reads a file named relative to the tenant folder (the loader checks the path)."""
+
+
+class Kind(ABC):
+    """Base of every resource kind; each subclass is instantiated once in the registry."""
+
+    kind: ClassVar[str]  # "Job"
+    collection: ClassVar[str]  # "jobs": the name used in references, ${jobs.nightly.name}
+    spec_model: ClassVar[type[BaseModel]]
+    rules: ClassVar[tuple[FieldRule, ...]] = ()
+    data_bearing: ClassVar[bool] = False  # deleting or replacing it destroys data
+    ready_timeout: ClassVar[float] = 0.0  # seconds apply waits for the object to be ready
+
+    # ---- pure side: used by the loader and the planner -------------------------------
+
+    @abstractmethod
+    def identity(self, tenant: TenantContext, name: str, spec: BaseModel) -> str:
+        """The object's natural remote name, known before it exists."""
+
+    @abstractmethod
+    def attributes(self, tenant: TenantContext, name: str, spec: BaseModel) -> dict[str, str]:
+        """Attributes other documents may reference as ``${collection.name.attr}``."""
+
+    @abstractmethod
+    def normalize(
+        self, tenant: TenantContext, name: str, spec: BaseModel, read_file: ReadFile
+    ) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """The comparable spec dict, and file bodies to upload (keyed by spec field)."""
+
+    @abstractmethod
+    def project(self, raw: Mapping[str, Any]) -> ObservedResource:
+        """Project a remote object (as the connector returns it) onto the spec shape."""
+
+    # ---- connector side: used by observe and apply ------------------------------------
+
+    @abstractmethod
+    async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
+        """Every object of this kind in the tenant, through list calls (never one GET each)."""
+
+    @abstractmethod
+    async def create(
+        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+    ) -> str:
+        """Create the object; return its remote id."""
+
+    @abstractmethod
+    async def update(
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        observed: ObservedResource,
+        changed: frozenset[str],
+    ) -> None:
+        """Bring the object in line with ``desired``; ``changed`` names the top-level fields."""
+
+    @abstractmethod
+    async def delete(
+        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
+    ) -> None:
+        """Delete the object; a missing object is not an error (delete twice is fine)."""
+
+    async def wait_ready(
+        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
+    ) -> None:
+        """Wait until a long-running create/update settles (default: nothing to wait for)."""
+        return None
+
+    def rule_for(self, path: str) -> FieldRule | None:
+        """The declared rule for a dotted field path, if any."""
+        parts = path.split(".")
+        for rule in self.rules:
+            pattern = rule.path.split(".")
+            if len(pattern) <= len(parts) and all(
+                p in ("*", s) for p, s in zip(pattern, parts, strict=False)
+            ):
+                return rule
+        return None

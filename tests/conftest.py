@@ -1,0 +1,6 @@
+"""Shared fixtures: each lives in a plugin module under tests/support/."""
+
+pytest_plugins = [
+    "tests.support.postgres_fixtures",
+    "tests.support.emulator_fixtures",
+]
