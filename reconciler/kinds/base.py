@@ -19,13 +19,34 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from reconciler.mcp.client import ConnectorClient
 
 MANAGED_BY = "agentprovision-reconciler"
 """Marker the reconciler stamps on every object it creates (``managed_by``)."""
+
+
+class SpecBase(BaseModel):
+    """Base of every kind's ``spec`` model: unknown fields are errors, aliases accepted."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    adopt: bool = Field(
+        default=False,
+        description="Take over an object that already exists remotely but was not created "
+        "by the reconciler, instead of reporting a conflict.",
+    )
+
+
+class FieldProblem(Exception):
+    """Raised by pure kind code for a problem in one spec field; the loader adds file:line."""
+
+    def __init__(self, message: str, path: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
 
 
 class ResourceKey(NamedTuple):
@@ -119,6 +140,14 @@ class RecordedResource:
 
 ReadFile = Callable[[str], bytes]
 """Reads a file named relative to the tenant folder (the loader checks the path)."""
+
+
+def read_spec_file(read_file: ReadFile, relative: str, field: tuple[str | int, ...]) -> bytes:
+    """Read a file a spec names, blaming ``field`` (a path under ``spec``) when it fails."""
+    try:
+        return read_file(relative)
+    except FieldProblem as exc:
+        raise FieldProblem(exc.message, field) from None
 
 
 class Kind(ABC):
