@@ -1,0 +1,153 @@
+"""Three-way field diff, restricted to managed fields (pure).
+
+A field is *managed* when the desired spec (D) or the last-applied record (R)
+names it: the rule ``kubectl apply`` follows with its last-applied annotation.
+Fields that only the observed object (O) has belong to someone else (server
+defaults, other tools) and never show up as changes. A field that R has and D
+dropped is *reset*: we expect the kind's declared server default, or nothing.
+
+Dicts are compared key by key; lists are compared whole (a change anywhere in
+a list is reported on the list's own path). DeepDiff finds the differences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler.kinds.base import Kind, Rule
+
+
+class _Absent:
+    """Marks a value that is not there (distinct from ``None``)."""
+
+    _instance: _Absent | None = None
+
+    def __new__(cls) -> _Absent:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT: Any = _Absent()
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One managed field that differs: recorded before, desired after, observed remote."""
+
+    parts: tuple[str, ...]
+    before: Any  # last applied (R), ABSENT when never applied
+    after: Any  # desired (D, or the reset value), ABSENT when it should not be there
+    remote: Any  # observed (O), ABSENT when the remote object lacks it
+
+    @property
+    def path(self) -> str:
+        return ".".join(self.parts)
+
+    @property
+    def top(self) -> str:
+        return self.parts[0]
+
+
+def field_changes(
+    kind: Kind,
+    desired: Mapping[str, Any],
+    recorded: Mapping[str, Any] | None,
+    observed: Mapping[str, Any],
+) -> tuple[FieldChange, ...]:
+    """Managed fields where the observed object differs from what is desired."""
+    recorded = recorded or {}
+    expected = _with_resets(kind, desired, recorded, ())
+    actual = _restrict(observed, desired, recorded)
+    paths = _changed_paths(kind, actual, expected)
+    return tuple(
+        FieldChange(p, _get(recorded, p), _get(expected, p), _get(observed, p)) for p in paths
+    )
+
+
+def drift_changes(
+    kind: Kind, recorded: Mapping[str, Any], observed: Mapping[str, Any]
+) -> tuple[FieldChange, ...]:
+    """Fields of the last-applied record that the remote object moved away from."""
+    actual = _restrict(observed, recorded, {})
+    paths = _changed_paths(kind, actual, dict(recorded))
+    return tuple(
+        FieldChange(p, _get(recorded, p), _get(recorded, p), _get(observed, p)) for p in paths
+    )
+
+
+def _changed_paths(
+    kind: Kind, actual: Mapping[str, Any], expected: Mapping[str, Any]
+) -> list[tuple[str, ...]]:
+    tree = DeepDiff(dict(actual), dict(expected), view="tree", ignore_order=False)
+    paths: set[tuple[str, ...]] = set()
+    for items in tree.values():
+        for item in items:
+            parts = tuple(str(p) for p in _until_list_index(item.path(output_format="list")))
+            rule = kind.rule_for(".".join(parts))
+            if rule is not None and rule.rule in (Rule.OUTPUT_ONLY, Rule.IGNORED):
+                continue
+            paths.add(parts)
+    return sorted(paths)
+
+
+def _until_list_index(parts: list[Any]) -> list[Any]:
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            return parts[:i]
+    return parts
+
+
+def _with_resets(
+    kind: Kind, desired: Mapping[str, Any], recorded: Mapping[str, Any], prefix: tuple[str, ...]
+) -> dict[str, Any]:
+    """D, plus the reset value of every field R has and D dropped."""
+    result: dict[str, Any] = {}
+    for key, value in desired.items():
+        old = recorded.get(key)
+        if isinstance(value, Mapping) and isinstance(old, Mapping):
+            result[key] = _with_resets(kind, value, old, (*prefix, key))
+        else:
+            result[key] = value
+    for key in recorded.keys() - desired.keys():
+        rule = kind.rule_for(".".join((*prefix, key)))
+        if rule is not None and rule.rule is Rule.SERVER_DEFAULT and rule.default is not None:
+            result[key] = rule.default
+    return result
+
+
+def _restrict(
+    observed: Mapping[str, Any], desired: Mapping[str, Any], recorded: Mapping[str, Any]
+) -> dict[str, Any]:
+    """O cut down to the fields D or R name (recursively through dicts)."""
+    result: dict[str, Any] = {}
+    for key, value in observed.items():
+        if key not in desired and key not in recorded:
+            continue
+        want, old = desired.get(key), recorded.get(key)
+        if isinstance(value, Mapping) and (isinstance(want, Mapping) or isinstance(old, Mapping)):
+            sub_d = want if isinstance(want, Mapping) else {}
+            sub_r = old if isinstance(old, Mapping) else {}
+            result[key] = _restrict(value, sub_d, sub_r)
+        else:
+            result[key] = value
+    return result
+
+
+def _get(data: Mapping[str, Any], parts: tuple[str, ...]) -> Any:
+    node: Any = data
+    for part in parts:
+        if not isinstance(node, Mapping) or part not in node:
+            return ABSENT
+        node = node[part]
+    return node
