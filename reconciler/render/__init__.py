@@ -1,0 +1,1 @@
+"""Plans and apply results for people (text) and machines (JSON)."""

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The demo: start the bundled emulator, apply examples/, edit an object behind the
+# reconciler's back, watch the plan find the drift and apply put it back.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+WORK=.reconciler/demo
+rm -rf "$WORK" && mkdir -p "$WORK"
+
+PORT=$($BIN/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export MCP_SERVER_URL="http://127.0.0.1:$PORT" MCP_API_KEY="demo-key"
+export DATABASE_URL="sqlite:///$WORK/state.db"
+
+$BIN/reconciler emulator --port "$PORT" --api-key "$MCP_API_KEY" --ready-delay 0.5 \
+  --state-file "$WORK/emulator.json" >"$WORK/emulator.log" 2>&1 &
+EMULATOR=$!
+trap 'kill $EMULATOR 2>/dev/null || true' EXIT
+$BIN/python - "$MCP_SERVER_URL" <<'PY'
+import sys, time, httpx
+for _ in range(100):
+    try:
+        httpx.get(sys.argv[1] + "/agentprovision/v1/health").raise_for_status()
+        break
+    except httpx.HTTPError:
+        time.sleep(0.1)
+else:
+    sys.exit("the emulator did not start; see .reconciler/demo/emulator.log")
+PY
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+
+step $BIN/reconciler validate examples
+step $BIN/reconciler plan examples
+step $BIN/reconciler apply examples --auto-approve
+step $BIN/reconciler plan examples --detailed-exitcode
+
+printf '\n\033[1m# Someone edits the acme nightly job through the connector, outside the reconciler:\033[0m\n'
+$BIN/python - <<'PY'
+import os, httpx
+base = os.environ["MCP_SERVER_URL"] + "/agentprovision/v1/databricks"
+h = {"Authorization": f"Bearer {os.environ['MCP_API_KEY']}"}
+jobs = httpx.get(f"{base}/jobs", params={"tenant_id": "acme"}, headers=h).json()["jobs"]
+job = jobs[0]
+settings = dict(job["settings"], max_concurrent_runs=5)
+httpx.post(f"{base}/jobs/{job['job_id']}/reset",
+           json={"tenant_id": "acme", "new_settings": settings}, headers=h).raise_for_status()
+print(f"job {job['settings']['name']}: max_concurrent_runs set to 5")
+PY
+
+set +e
+step $BIN/reconciler plan examples --detailed-exitcode
+code=$?
+set -e
+echo "(exit code $code: 2 means changes are pending)"
+step $BIN/reconciler apply examples --auto-approve
+step $BIN/reconciler plan examples --detailed-exitcode
+printf '\nDemo done: state in %s, emulator log in %s\n' "$WORK/state.db" "$WORK/emulator.log"
