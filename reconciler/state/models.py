@@ -1,0 +1,174 @@
+"""The state tables, as SQLAlchemy 2 declarative models.
+
+Four tables hold everything the reconciler remembers:
+
+``tenants``
+    one row per tenant with its *serial*: every apply bumps it, and a plan made
+    at an older serial is refused.
+``resources``
+    what was last applied per (tenant, kind, name): the spec, the remote id,
+    what was last observed, and the dependencies.
+``applies``
+    one row per apply: who ran it, from which git commit, the plan summary and
+    the outcome.
+``apply_steps``
+    one row per step of an apply, written right after the step ran.
+
+JSON columns are JSONB on PostgreSQL (GIN-indexed by the migration) and JSON
+text on SQLite. Timestamps are stored and returned as timezone-aware UTC.
+The migration in ``migrations/versions`` creates exactly these tables; a test
+compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Stable constraint names, so later SQLite batch migrations can refer to them."""
+
+NAME_LENGTH = 255
+
+JsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+"""A JSON document column: JSONB on PostgreSQL; Python ``None`` is stored as SQL NULL."""
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that always hands back aware UTC datetimes.
+
+    PostgreSQL keeps the offset; SQLite stores text without one, so values read
+    back from SQLite are marked as UTC (which is what was written).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("state timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the state tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TenantRow(Base):
+    """A tenant and its serial (0 means "never applied", so no row exists yet)."""
+
+    __tablename__ = "tenants"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    serial: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ResourceRow(Base):
+    """The last applied state of one resource."""
+
+    __tablename__ = "resources"
+
+    tenant: Mapped[str] = mapped_column(
+        String(NAME_LENGTH), ForeignKey("tenants.name", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    identity: Mapped[str] = mapped_column(Text, nullable=False)
+    remote_id: Mapped[str] = mapped_column(Text, nullable=False)
+    spec: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
+    depends_on: Mapped[list[list[str]]] = mapped_column(JsonDocument, nullable=False)
+    observed: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
+    status: Mapped[str] = mapped_column(String(32), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    __table_args__ = (
+        # Search inside specs and observations; JSONB + GIN exists on PostgreSQL only.
+        Index("ix_resources_spec_gin", "spec", postgresql_using="gin").ddl_if(dialect="postgresql"),
+        Index("ix_resources_observed_gin", "observed", postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
+    )
+
+
+class ApplyRow(Base):
+    """One apply of one tenant; ``(tenant, serial)`` is unique, so a serial is claimed once."""
+
+    __tablename__ = "applies"
+    __table_args__ = (UniqueConstraint("tenant", "serial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(
+        String(NAME_LENGTH), ForeignKey("tenants.name", ondelete="CASCADE"), nullable=False
+    )
+    serial: Mapped[int] = mapped_column(Integer, nullable=False)
+    actor: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    git_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
+    summary: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
+
+    steps: Mapped[list[ApplyStepRow]] = relationship(
+        back_populates="apply",
+        order_by="ApplyStepRow.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class ApplyStepRow(Base):
+    """One step of an apply: which resource, what was done, and how it went."""
+
+    __tablename__ = "apply_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    apply_id: Mapped[int] = mapped_column(
+        ForeignKey("applies.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    kind: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    outcome: Mapped[str] = mapped_column(String(32), nullable=False)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    apply: Mapped[ApplyRow] = relationship(back_populates="steps")

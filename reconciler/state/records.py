@@ -1,0 +1,92 @@
+"""Frozen values the state store hands out.
+
+Callers never see SQLAlchemy rows: reads return these immutable records
+(tuples, not lists), so a plan built from them cannot change the database by
+accident and can be compared and hashed freely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from reconciler.kinds.base import RecordedResource, ResourceKey
+
+
+@dataclass(frozen=True)
+class TenantSnapshot:
+    """Everything recorded for one tenant, read at one moment.
+
+    ``serial`` is 0 for a tenant that was never applied. A plan remembers the
+    serial it was made at; :meth:`StateStore.begin_apply` refuses it if the
+    serial has moved since.
+    """
+
+    tenant: str
+    serial: int
+    resources: Mapping[ResourceKey, RecordedResource]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step of an apply: ``outcome`` is ``"ok"`` or ``"failed"`` (then ``error`` says why)."""
+
+    kind: str
+    name: str
+    action: str
+    outcome: str
+    error: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ApplyRecord:
+    """One apply from the history, with its steps in the order they ran.
+
+    ``outcome`` is ``"running"`` until the apply finishes, then ``"succeeded"``
+    or ``"failed"``; ``finished_at`` is None while it runs (or if it crashed).
+    """
+
+    id: int
+    tenant: str
+    serial: int
+    actor: str
+    git_commit: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    summary: Mapping[str, Any]
+    steps: tuple[StepRecord, ...]
+
+
+def to_json(value: Any) -> Any:
+    """``value`` as plain JSON data: mappings become dicts, tuples become lists.
+
+    Raises :class:`TypeError` for values JSON cannot hold (bytes, sets, objects),
+    so a bad value fails before it reaches the database.
+    """
+    return json.loads(json.dumps(value, default=_json_default))
+
+
+def canonical_json(value: Any) -> str:
+    """A stable text form of JSON data, for "did anything change?" comparisons."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"cannot store a {type(value).__name__} in the state database: {value!r:.80}")
+
+
+def keys_to_json(keys: tuple[ResourceKey, ...]) -> list[list[str]]:
+    """Dependencies as stored: a list of ``[tenant, kind, name]``."""
+    return [[key.tenant, key.kind, key.name] for key in keys]
+
+
+def keys_from_json(stored: list[list[str]] | None) -> tuple[ResourceKey, ...]:
+    """Dependencies as returned: a tuple of :class:`ResourceKey`."""
+    return tuple(ResourceKey(*entry) for entry in stored or ())

@@ -1,0 +1,348 @@
+"""The state store: what the reconciler last applied, per tenant.
+
+Planning only reads (:class:`StateReader`: :meth:`~StateStore.tenants` and
+:meth:`~StateStore.read_tenant`). Applying writes, and every write is one
+short transaction, committed before the method returns:
+
+1. :meth:`~StateStore.begin_apply` claims the next serial of the tenant with
+   a compare-and-swap. A plan made at an older serial is refused, and of two
+   processes racing with the same plan exactly one wins.
+2. After each connector call, :meth:`~StateStore.record_resource`,
+   :meth:`~StateStore.forget_resource` or :meth:`~StateStore.record_failure`
+   writes the resource and a step row together, so a crash loses at most the
+   step in flight.
+3. :meth:`~StateStore.finish_apply` stamps the outcome.
+
+The store keeps only what it is given; specs hold file hashes, never secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from reconciler.errors import StateError
+from reconciler.kinds.base import RecordedResource, ResourceKey
+from reconciler.state.db import describe_database, normalize_database_url
+from reconciler.state.models import ApplyRow, ApplyStepRow, ResourceRow, TenantRow, utcnow
+from reconciler.state.open import open_engine
+from reconciler.state.records import (
+    ApplyRecord,
+    StepRecord,
+    TenantSnapshot,
+    canonical_json,
+    keys_from_json,
+    keys_to_json,
+    to_json,
+)
+
+RUNNING = "running"
+FINISHED_OUTCOMES = ("succeeded", "failed")
+
+
+class StateReader(Protocol):
+    """The read-only side of the store: all that planning needs."""
+
+    def tenants(self) -> list[str]: ...
+
+    def read_tenant(self, tenant: str) -> TenantSnapshot: ...
+
+
+class StateStore:
+    """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`."""
+
+    def __init__(self, engine: Engine, *, description: str) -> None:
+        """Wrap an engine whose database is already migrated (use :meth:`open`)."""
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.description = description
+
+    @classmethod
+    def open(cls, url: str) -> StateStore:
+        """Open (and create or upgrade) the state database at ``url``.
+
+        ``url`` may be anything :func:`normalize_database_url` accepts. For
+        SQLite the file's directory is created. Raises :class:`StateError`
+        naming the database (never its password) when it cannot be reached.
+        """
+        normalized = normalize_database_url(url)
+        return cls(open_engine(normalized), description=describe_database(normalized))
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"StateStore({self.description})"
+
+    # ---- reading ------------------------------------------------------------------
+
+    def tenants(self) -> list[str]:
+        """Names of every tenant that was ever applied, sorted."""
+        with self._session("listing tenants") as session:
+            return list(session.scalars(select(TenantRow.name).order_by(TenantRow.name)))
+
+    def read_tenant(self, tenant: str) -> TenantSnapshot:
+        """The tenant's serial (0 if never applied) and every recorded resource, in one query."""
+        query = (
+            select(TenantRow.serial, ResourceRow)
+            .outerjoin(ResourceRow, ResourceRow.tenant == TenantRow.name)
+            .where(TenantRow.name == tenant)
+            .order_by(ResourceRow.kind, ResourceRow.name)
+        )
+        with self._session(f"reading tenant {tenant}") as session:
+            rows = session.execute(query).all()
+        serial = rows[0][0] if rows else 0
+        recorded = (_recorded(row) for _serial, row in rows if row is not None)
+        return TenantSnapshot(tenant, serial, {item.key: item for item in recorded})
+
+    def history(self, tenant: str | None = None, limit: int = 20) -> list[ApplyRecord]:
+        """The newest ``limit`` applies (of one tenant, or of all), newest first, with steps."""
+        query = select(ApplyRow).options(selectinload(ApplyRow.steps))
+        if tenant is not None:
+            query = query.where(ApplyRow.tenant == tenant)
+        query = query.order_by(ApplyRow.id.desc()).limit(limit)
+        with self._session("reading the apply history") as session:
+            return [_apply_record(row) for row in session.scalars(query)]
+
+    # ---- writing ------------------------------------------------------------------
+
+    def begin_apply(
+        self,
+        tenant: str,
+        *,
+        expected_serial: int,
+        actor: str,
+        git_commit: str | None,
+        summary: Mapping[str, Any],
+    ) -> int:
+        """Claim serial ``expected_serial + 1`` of ``tenant`` and open an apply; return its id.
+
+        Raises :class:`StateError` ("state of tenant X moved") when another apply
+        got there first: the plan is stale and must be made again.
+        """
+        now = utcnow()
+        with self._session(f"starting an apply of tenant {tenant}") as session:
+            serial = _claim_next_serial(session, tenant, expected_serial)
+            row = ApplyRow(
+                tenant=tenant,
+                serial=serial,
+                actor=actor,
+                git_commit=git_commit,
+                started_at=now,
+                outcome=RUNNING,
+                summary=to_json(summary),
+            )
+            session.add(row)
+            session.commit()
+            return row.id
+
+    def record_resource(self, apply_id: int, resource: RecordedResource, *, action: str) -> None:
+        """Store what was just applied to ``resource`` and log the step, in one transaction."""
+        key = resource.key
+        now = utcnow()
+        with self._session(f"recording {key}") as session:
+            _running_apply(session, apply_id, key)
+            row = session.get(ResourceRow, (key.tenant, key.kind, key.name))
+            if row is None:
+                row = ResourceRow(tenant=key.tenant, kind=key.kind, name=key.name)
+                session.add(row)
+            row.identity = resource.identity
+            row.remote_id = resource.remote_id
+            row.spec = to_json(resource.spec)
+            row.depends_on = keys_to_json(resource.depends_on)
+            row.observed = None if resource.observed is None else to_json(resource.observed)
+            row.status = resource.status
+            row.updated_at = now
+            session.add(_step(apply_id, key, action, now))
+            session.commit()
+
+    def forget_resource(self, apply_id: int, key: ResourceKey, *, action: str) -> None:
+        """Drop the resource from state (it was deleted, or is no longer ours) and log the step."""
+        now = utcnow()
+        with self._session(f"forgetting {key}") as session:
+            _running_apply(session, apply_id, key)
+            row = session.get(ResourceRow, (key.tenant, key.kind, key.name))
+            if row is not None:
+                session.delete(row)
+            session.add(_step(apply_id, key, action, now))
+            session.commit()
+
+    def record_failure(self, apply_id: int, key: ResourceKey, *, action: str, error: str) -> None:
+        """Log a failed step; the resource's recorded state stays as it was."""
+        now = utcnow()
+        with self._session(f"recording the failure of {key}") as session:
+            _running_apply(session, apply_id, key)
+            session.add(_step(apply_id, key, action, now, error=error))
+            session.commit()
+
+    def refresh_observed(
+        self, tenant: str, observed: Mapping[ResourceKey, Mapping[str, Any]]
+    ) -> None:
+        """Update what was last observed of recorded resources, in one transaction.
+
+        Keys without a recorded resource are skipped; rows whose observation is
+        unchanged are not written at all (``updated_at`` stays put).
+        """
+        foreign = sorted(str(key) for key in observed if key.tenant != tenant)
+        if foreign:
+            raise StateError(
+                f"refresh of tenant {tenant} was given resources of other tenants: {foreign[:3]}",
+                hint="refresh each tenant with its own observations",
+            )
+        now = utcnow()
+        wanted = {(key.kind, key.name): to_json(value) for key, value in observed.items()}
+        with self._session(f"refreshing observed state of tenant {tenant}") as session:
+            rows = session.scalars(select(ResourceRow).where(ResourceRow.tenant == tenant))
+            for row in rows:
+                new = wanted.get((row.kind, row.name))
+                if new is not None and canonical_json(new) != canonical_json(row.observed):
+                    row.observed = new
+                    row.updated_at = now
+            session.commit()
+
+    def finish_apply(self, apply_id: int, *, outcome: str, summary: Mapping[str, Any]) -> None:
+        """Close an apply with ``"succeeded"`` or ``"failed"``.
+
+        ``summary`` is merged over the one given to :meth:`begin_apply` (its keys
+        win), so the plan summary and the results are both kept.
+        """
+        if outcome not in FINISHED_OUTCOMES:
+            raise ValueError(f"outcome must be one of {FINISHED_OUTCOMES}, not {outcome!r}")
+        with self._session(f"finishing apply {apply_id}") as session:
+            row = _running_apply(session, apply_id, None)
+            row.outcome = outcome
+            row.finished_at = utcnow()
+            row.summary = {**row.summary, **to_json(summary)}
+            session.commit()
+
+    # ---- plumbing -----------------------------------------------------------------
+
+    @contextmanager
+    def _session(self, doing: str) -> Iterator[Session]:
+        """A session whose database failures become one-line StateErrors."""
+        try:
+            with self._sessions() as session:
+                yield session
+        except StateError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StateError(
+                f"state database ({self.description}) failed while {doing}: {_reason(exc)}",
+                hint="check that the database is reachable, then run the command again",
+            ) from exc
+
+
+def _claim_next_serial(session: Session, tenant: str, expected: int) -> int:
+    """Compare-and-swap the tenant's serial from ``expected`` to ``expected + 1``.
+
+    ``UPDATE ... WHERE serial = :expected`` changes one row only if nobody moved
+    the serial; a brand-new tenant is inserted at 1, and the primary key makes a
+    racing second insert fail. Either way the loser learns the current serial.
+    """
+    bump = (
+        update(TenantRow)
+        .where(TenantRow.name == tenant, TenantRow.serial == expected)
+        .values(serial=TenantRow.serial + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(bump).rowcount == 1:  # type: ignore[attr-defined]
+        return expected + 1
+    if expected == 0 and _insert_tenant(session, tenant):
+        return 1
+    current = session.scalar(select(TenantRow.serial).where(TenantRow.name == tenant)) or 0
+    raise StateError(
+        f"state of tenant {tenant} moved (serial {current}, plan was made at {expected})",
+        hint="re-run plan",
+    )
+
+
+def _insert_tenant(session: Session, tenant: str) -> bool:
+    """Create the tenant at serial 1; False if it exists already (someone else won)."""
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            session.add(TenantRow(name=tenant, serial=1, created_at=now, updated_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _running_apply(session: Session, apply_id: int, key: ResourceKey | None) -> ApplyRow:
+    """The apply row, checked to be running and (if ``key`` is given) of the key's tenant."""
+    row = session.get(ApplyRow, apply_id)
+    if row is None:
+        raise StateError(f"apply {apply_id} does not exist", hint="start one with begin_apply")
+    if key is not None and row.tenant != key.tenant:
+        raise StateError(
+            f"{key} cannot be recorded in apply {apply_id}, which belongs to tenant {row.tenant}",
+            hint="record each resource in an apply of its own tenant",
+        )
+    if row.outcome != RUNNING:
+        raise StateError(
+            f"apply {apply_id} of tenant {row.tenant} already finished ({row.outcome})",
+            hint="start a new apply with a fresh plan",
+        )
+    return row
+
+
+def _step(
+    apply_id: int, key: ResourceKey, action: str, at: Any, *, error: str | None = None
+) -> ApplyStepRow:
+    return ApplyStepRow(
+        apply_id=apply_id,
+        kind=key.kind,
+        name=key.name,
+        action=action,
+        outcome="ok" if error is None else "failed",
+        error=error,
+        at=at,
+    )
+
+
+def _recorded(row: ResourceRow) -> RecordedResource:
+    return RecordedResource(
+        key=ResourceKey(row.tenant, row.kind, row.name),
+        identity=row.identity,
+        remote_id=row.remote_id,
+        spec=row.spec,
+        depends_on=keys_from_json(row.depends_on),
+        observed=row.observed,
+        status=row.status,
+    )
+
+
+def _apply_record(row: ApplyRow) -> ApplyRecord:
+    steps = tuple(
+        StepRecord(step.kind, step.name, step.action, step.outcome, step.error, step.at)
+        for step in row.steps
+    )
+    return ApplyRecord(
+        id=row.id,
+        tenant=row.tenant,
+        serial=row.serial,
+        actor=row.actor,
+        git_commit=row.git_commit,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        outcome=row.outcome,
+        summary=row.summary,
+        steps=steps,
+    )
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    """The driver's first line, without the SQL statement or parameters."""
+    original = getattr(exc, "orig", None) or exc
+    return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
