@@ -1,0 +1,279 @@
+"""ServingEndpoint: a model-serving endpoint that deploys one Unity Catalog model version.
+
+The endpoint's name is the document's ``metadata.name`` (names are unique
+across the workspace, not only the tenant). Deploying and re-configuring take
+a while: the connector answers at once and the endpoint settles later, so
+apply waits (``wait_ready``) until the endpoint is READY and no config update
+is in progress. While an update is pending, the pending config is what the
+endpoint is becoming, so that is what is compared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from reconciler.errors import ConflictError, ConnectorError, NotFoundError
+from reconciler.kinds.base import (
+    MANAGED_BY,
+    DesiredResource,
+    FieldProblem,
+    FieldRule,
+    Kind,
+    ObservedResource,
+    ReadFile,
+    Rule,
+    SpecBase,
+    TenantContext,
+)
+
+if TYPE_CHECKING:
+    from reconciler.mcp.client import ConnectorClient
+
+ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
+MODEL_NAME = r"^[^.\s]+\.[^.\s]+\.[^.\s]+$"
+
+
+async def poll_until(
+    check: Callable[[], Awaitable[bool]],
+    *,
+    timeout: float,
+    first: float = 0.1,
+    longest: float = 2.0,
+) -> bool:
+    """Call ``check`` until it returns True, sleeping 0.1 s, then longer up to 2 s.
+
+    Returns False when ``timeout`` seconds pass first.
+    """
+    deadline = time.monotonic() + timeout
+    interval = first
+    while True:
+        if await check():
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        await asyncio.sleep(min(interval, remaining))
+        interval = min(interval * 1.5, longest)
+
+
+class ModelRef(BaseModel):
+    """The registered model version the endpoint serves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(
+        pattern=MODEL_NAME, description="Unity Catalog model name: catalog.schema.model."
+    )
+    version: str = Field(min_length=1, description="Model version (a number or a string).")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+
+class ServingEndpointSpec(SpecBase):
+    """A serving endpoint with one served model."""
+
+    model: ModelRef = Field(description="The model version to serve.")
+    workload_size: Literal["Small", "Medium", "Large"] = Field(
+        default="Small", description="Compute per replica: Small, Medium or Large."
+    )
+    scale_to_zero: bool = Field(
+        default=True, description="Let the endpoint scale to zero replicas when idle."
+    )
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags set on the endpoint.")
+
+
+def _served_entity(spec: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "entity_name": spec["model"]["name"],
+        "entity_version": spec["model"]["version"],
+        "workload_size": spec["workload_size"],
+        "scale_to_zero_enabled": spec["scale_to_zero"],
+    }
+
+
+def _observed_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+    config = raw.get("pending_config") or raw.get("config") or {}
+    entities = config.get("served_entities") or [{}]
+    entity = entities[0]
+    return {
+        "model": {
+            "name": entity.get("entity_name"),
+            "version": None
+            if entity.get("entity_version") is None
+            else str(entity["entity_version"]),
+        },
+        "workload_size": entity.get("workload_size") or "Small",
+        "scale_to_zero": bool(entity.get("scale_to_zero_enabled", True)),
+    }
+
+
+def _is_ready(raw: Mapping[str, Any]) -> bool:
+    state = raw.get("state") or {}
+    return state.get("ready") == "READY" and state.get("config_update") == "NOT_UPDATING"
+
+
+class ServingEndpoint(Kind):
+    """A model-serving endpoint; apply waits until it is ready."""
+
+    kind = "ServingEndpoint"
+    collection = "serving_endpoints"
+    spec_model = ServingEndpointSpec
+    ready_timeout: ClassVar[float] = 600.0
+    rules = (
+        FieldRule("workload_size", Rule.SERVER_DEFAULT, "the connector deploys Small", "Small"),
+        FieldRule("scale_to_zero", Rule.SERVER_DEFAULT, "scale to zero is on by default", True),
+        FieldRule("tags", Rule.SERVER_DEFAULT, "absent tags read as {}", {}),
+    )
+
+    # ---- pure side -------------------------------------------------------------------
+
+    def identity(self, tenant: TenantContext, name: str, spec: BaseModel) -> str:
+        return name
+
+    def attributes(self, tenant: TenantContext, name: str, spec: BaseModel) -> dict[str, str]:
+        return {"name": name}
+
+    def normalize(
+        self, tenant: TenantContext, name: str, spec: BaseModel, read_file: ReadFile
+    ) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """``{model{name, version}, workload_size, scale_to_zero, tags}``."""
+        assert isinstance(spec, ServingEndpointSpec)
+        if not ENDPOINT_NAME.match(name):
+            raise FieldProblem(
+                f"endpoint name {name!r} (metadata.name) must be 1-63 letters, digits, - or _"
+            )
+        return {
+            "model": {"name": spec.model.name, "version": spec.model.version},
+            "workload_size": spec.workload_size,
+            "scale_to_zero": spec.scale_to_zero,
+            "tags": dict(spec.tags),
+        }, {}
+
+    def project(self, raw: Mapping[str, Any]) -> ObservedResource:
+        name = str(raw["name"])
+        tags = {str(t["key"]): str(t.get("value", "")) for t in raw.get("tags") or ()}
+        return ObservedResource(
+            kind=self.kind,
+            identity=name,
+            remote_id=str(raw.get("id") or name),
+            spec={**_observed_config(raw), "tags": tags},
+            raw=dict(raw),
+            managed=raw.get("managed_by") == MANAGED_BY,
+            ready=_is_ready(raw),
+        )
+
+    # ---- connector side --------------------------------------------------------------
+
+    async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
+        params = {"tenant_id": tenant.tenant_id}
+        return [
+            self.project(raw)
+            async for raw in client.paginate(
+                "/databricks/serving-endpoints", items="endpoints", params=params
+            )
+        ]
+
+    async def create(
+        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+    ) -> str:
+        entity = _served_entity(desired.spec)
+        result = await client.post(
+            "/databricks/serving-endpoints",
+            json={
+                "tenant_id": tenant.tenant_id,
+                "name": desired.identity,
+                "model_name": entity["entity_name"],
+                "model_version": entity["entity_version"],
+                "workload_size": entity["workload_size"],
+                "scale_to_zero_enabled": entity["scale_to_zero_enabled"],
+                "tags": dict(desired.spec["tags"]),
+                "managed_by": MANAGED_BY,
+            },
+        )
+        return str((result or {}).get("id") or desired.identity)
+
+    async def update(
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        observed: ObservedResource,
+        changed: frozenset[str],
+    ) -> None:
+        """PUT the served entity when model/size/scaling changed; PATCH tags when they did."""
+        if changed & {"model", "workload_size", "scale_to_zero"}:
+            await self._put_config(client, tenant, desired)
+        if "tags" in changed:
+            await self._patch_tags(client, tenant, desired, observed)
+
+    async def _put_config(
+        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+    ) -> None:
+        """PUT the config; if an earlier update is still running, wait for it once."""
+        path = f"/databricks/serving-endpoints/{desired.identity}/config"
+        body = {"tenant_id": tenant.tenant_id, "served_entities": [_served_entity(desired.spec)]}
+        try:
+            await client.put(path, json=body)
+        except ConflictError:
+            await self.wait_ready(client, tenant, desired.identity, "")
+            await client.put(path, json=body)
+
+    async def _patch_tags(
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        observed: ObservedResource,
+    ) -> None:
+        want: Mapping[str, str] = desired.spec["tags"]
+        have: Mapping[str, str] = observed.spec.get("tags") or {}
+        add = [{"key": k, "value": v} for k, v in want.items() if have.get(k) != v]
+        remove = [k for k in have if k not in want]
+        if add or remove:
+            await client.patch(
+                f"/databricks/serving-endpoints/{desired.identity}/tags",
+                json={"tenant_id": tenant.tenant_id, "add_tags": add, "delete_tags": remove},
+            )
+
+    async def delete(
+        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
+    ) -> None:
+        try:
+            await client.delete(
+                f"/databricks/serving-endpoints/{identity}",
+                params={"tenant_id": tenant.tenant_id},
+            )
+        except NotFoundError:
+            return
+
+    async def wait_ready(
+        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
+    ) -> None:
+        """Poll until READY and NOT_UPDATING; a failed update or the timeout raises."""
+        path = f"/databricks/serving-endpoints/{identity}"
+
+        async def settled() -> bool:
+            raw = await client.get(path, params={"tenant_id": tenant.tenant_id})
+            if (raw.get("state") or {}).get("config_update") == "UPDATE_FAILED":
+                raise ConnectorError(
+                    f"serving endpoint {identity!r} failed to apply its new config",
+                    hint="check the model name and version, then apply again",
+                )
+            return _is_ready(raw)
+
+        if not await poll_until(settled, timeout=self.ready_timeout):
+            raise ConnectorError(
+                f"serving endpoint {identity!r} was not ready after {self.ready_timeout:g} s; "
+                "it keeps deploying and the next apply will pick it up"
+            )

@@ -1,0 +1,197 @@
+"""Tenant: the tenant's own Unity Catalog catalog, and the policy its documents follow.
+
+Every tenant folder holds exactly one ``Tenant`` document. It names the
+AgentProvision tenant id used in every connector call, the catalog that holds
+the tenant's datasets and indexes, and how the reconciler treats the tenant:
+whether documents removed from the folder delete their objects (``prune``) and
+whether changes made outside the reconciler are undone or only reported
+(``drift``).
+
+Remotely a tenant is its catalog (``/databricks/catalogs/{tenant_id}``); the
+policy never leaves the reconciler.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.errors import NotFoundError
+from reconciler.kinds.base import (
+    MANAGED_BY,
+    DesiredResource,
+    FieldRule,
+    Kind,
+    ObservedResource,
+    ReadFile,
+    Rule,
+    SpecBase,
+    TenantContext,
+)
+
+if TYPE_CHECKING:
+    from reconciler.mcp.client import ConnectorClient
+
+TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+CATALOG_PATTERN = r"^[a-z0-9_]{1,255}$"
+
+
+class TenantPolicy(BaseModel):
+    """How the reconciler treats this tenant's resources."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prune: bool = Field(
+        default=True,
+        description="Delete remote objects whose documents were removed from the tenant "
+        "folder. When false they are only forgotten and listed as unmanaged.",
+    )
+    drift: Literal["revert", "report"] = Field(
+        default="revert",
+        description="What to do when an object was changed outside the reconciler: "
+        "'revert' puts the documented values back, 'report' only lists the drift.",
+    )
+
+
+class TenantSpec(SpecBase):
+    """An AgentProvision tenant: its catalog and reconcile policy."""
+
+    tenant_id: str | None = Field(
+        default=None,
+        alias="tenantId",
+        pattern=TENANT_ID_PATTERN,
+        description="AgentProvision tenant id used in every connector call. "
+        "Defaults to the document's metadata.name.",
+    )
+    catalog: str | None = Field(
+        default=None,
+        pattern=CATALOG_PATTERN,
+        description="Unity Catalog catalog of the tenant (lower-case letters, digits, _). "
+        "Defaults to agentprovision_<tenantId> with other characters replaced by _. "
+        "Cannot change once created.",
+    )
+    comment: str = Field(default="", description="Comment shown on the catalog.")
+    properties: dict[str, str] = Field(
+        default_factory=dict, description="Key/value properties set on the catalog."
+    )
+    policy: TenantPolicy = Field(
+        default_factory=TenantPolicy,
+        description="How removed documents and outside changes are handled.",
+    )
+
+
+def default_catalog(tenant_id: str) -> str:
+    """``agentprovision_<tenant_id>``, lower-cased, anything outside [a-z0-9_] made ``_``."""
+    return re.sub(r"[^a-z0-9_]", "_", f"agentprovision_{tenant_id}".lower())
+
+
+def tenant_context(name: str, spec: TenantSpec) -> TenantContext:
+    """The connector-facing identity of the tenant a ``Tenant`` document describes."""
+    tenant_id = spec.tenant_id or name
+    return TenantContext(
+        name=name, tenant_id=tenant_id, catalog=spec.catalog or default_catalog(tenant_id)
+    )
+
+
+class Tenant(Kind):
+    """The tenant's catalog. Deleting it destroys every table in it."""
+
+    kind = "Tenant"
+    collection = "tenants"
+    spec_model = TenantSpec
+    data_bearing = True
+    rules = (
+        FieldRule(
+            "catalog_name",
+            Rule.CREATE_ONLY,
+            "the connector cannot rename a catalog; a new name is a new catalog",
+        ),
+        FieldRule("comment", Rule.SERVER_DEFAULT, "an absent comment reads as empty", ""),
+        FieldRule("properties", Rule.SERVER_DEFAULT, "absent properties read as empty", {}),
+    )
+
+    # ---- pure side -------------------------------------------------------------------
+
+    def identity(self, tenant: TenantContext, name: str, spec: BaseModel) -> str:
+        return tenant.catalog
+
+    def attributes(self, tenant: TenantContext, name: str, spec: BaseModel) -> dict[str, str]:
+        return {"name": name, "tenant_id": tenant.tenant_id, "catalog": tenant.catalog}
+
+    def normalize(
+        self, tenant: TenantContext, name: str, spec: BaseModel, read_file: ReadFile
+    ) -> tuple[dict[str, Any], dict[str, bytes]]:
+        """``{catalog_name, comment, properties}``; the policy is not a remote setting."""
+        assert isinstance(spec, TenantSpec)
+        return {
+            "catalog_name": tenant.catalog,
+            "comment": spec.comment,
+            "properties": dict(spec.properties),
+        }, {}
+
+    def project(self, raw: Mapping[str, Any]) -> ObservedResource:
+        catalog = str(raw["catalog_name"])
+        return ObservedResource(
+            kind=self.kind,
+            identity=catalog,
+            remote_id=catalog,
+            spec={
+                "catalog_name": catalog,
+                "comment": raw.get("comment") or "",
+                "properties": {str(k): str(v) for k, v in (raw.get("properties") or {}).items()},
+            },
+            raw=dict(raw),
+            managed=raw.get("managed_by") == MANAGED_BY,
+        )
+
+    # ---- connector side --------------------------------------------------------------
+
+    async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
+        """The tenant's catalog, if it has one (a tenant has at most one)."""
+        raw = await client.get(f"/databricks/catalogs/{tenant.tenant_id}")
+        if not raw or not raw.get("exists", True) or not raw.get("catalog_name"):
+            return []
+        return [self.project(raw)]
+
+    async def create(
+        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+    ) -> str:
+        spec = desired.spec
+        await client.post(
+            "/databricks/catalogs",
+            json={
+                "tenant_id": tenant.tenant_id,
+                "catalog_name": spec["catalog_name"],
+                "comment": spec["comment"],
+                "properties": dict(spec["properties"]),
+                "managed_by": MANAGED_BY,
+            },
+        )
+        return str(spec["catalog_name"])
+
+    async def update(
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        observed: ObservedResource,
+        changed: frozenset[str],
+    ) -> None:
+        """PATCH the comment and/or the properties (replaced whole)."""
+        body = {f: desired.spec[f] for f in ("comment", "properties") if f in changed}
+        if body:
+            await client.patch(f"/databricks/catalogs/{tenant.tenant_id}", json=body)
+
+    async def delete(
+        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
+    ) -> None:
+        """Drop the catalog; the connector refuses (409) while it still holds tables."""
+        try:
+            await client.delete(
+                f"/databricks/catalogs/{tenant.tenant_id}", params={"force": "false"}
+            )
+        except NotFoundError:
+            return
