@@ -20,6 +20,7 @@ def _reconciler(*argv: str, env: dict[str, str], cwd: Path) -> subprocess.Comple
         env={**os.environ, **env},
         cwd=cwd,
         timeout=60,
+        stdin=subprocess.DEVNULL,
         check=False,
     )
 
