@@ -23,7 +23,7 @@ No I/O, no clock, no randomness: the same inputs always give the same plan.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from reconciler.diff import FieldChange, drift_changes, field_changes
@@ -150,71 +150,45 @@ def _plan_desired(
     o: ObservedResource | None,
     options: PlanOptions,
 ) -> ResourceChange:
-    base = {"key": d.key, "identity": d.identity, "depends_on": d.depends_on, "desired": d}
+    base = ResourceChange(d.key, Action.NOOP, "", d.identity, depends_on=d.depends_on, desired=d)
     if o is None:
-        if r is None:
-            return ResourceChange(action=Action.CREATE, reason="new", **base)
-        return ResourceChange(
-            action=Action.CREATE, reason="deleted outside the reconciler: create again", **base
-        )
-    base.update(remote_id=o.remote_id, observed=o)
+        reason = "new" if r is None else "deleted outside the reconciler: create again"
+        return replace(base, action=Action.CREATE, reason=reason)
     kind = KINDS[d.key.kind]
     fields = field_changes(kind, d.spec, r.spec if r else None, o.spec)
+    base = replace(base, remote_id=o.remote_id, observed=o, fields=fields)
     if r is None:
-        if not (d.adopt or options.adopt):
-            return ResourceChange(
-                action=Action.CONFLICT,
-                reason=f"{d.key.kind} `{d.identity}` already exists and is not managed by the "
-                "reconciler: set `spec.adopt: true` or pass --adopt to take it over",
-                fields=fields,
-                **base,
-            )
-        return ResourceChange(
-            action=Action.ADOPT, reason="existing object adopted", fields=fields, **base
+        if d.adopt or options.adopt:
+            return replace(base, action=Action.ADOPT, reason="existing object adopted")
+        reason = (
+            f"{d.key.kind} `{d.identity}` already exists and is not managed by the reconciler: "
+            "set `spec.adopt: true` or pass --adopt to take it over"
         )
-    drift = drift_changes(kind, r.spec, o.spec)
+        return replace(base, action=Action.CONFLICT, reason=reason)
+    base = replace(base, drift=drift_changes(kind, r.spec, o.spec))
     if not fields:
         refresh = dict(r.spec) != dict(d.spec) or r.identity != d.identity
-        return ResourceChange(
-            action=Action.NOOP, reason="up to date", drift=drift, refresh=refresh, **base
-        )
+        return replace(base, reason="up to date", refresh=refresh)
     create_only = [f.path for f in fields if _is_create_only(d.key.kind, f.path)]
     if create_only:
         reason = f"{', '.join(create_only)} cannot change in place: replace"
-        return ResourceChange(
-            action=Action.REPLACE, reason=reason, fields=fields, drift=drift, **base
-        )
-    return ResourceChange(
-        action=Action.UPDATE, reason=_describe(fields, drift), fields=fields, drift=drift, **base
-    )
+        return replace(base, action=Action.REPLACE, reason=reason)
+    return replace(base, action=Action.UPDATE, reason=_describe(fields, base.drift))
 
 
 def _plan_removed(
     r: RecordedResource, o: ObservedResource | None, options: PlanOptions
 ) -> ResourceChange:
-    base = {"key": r.key, "identity": r.identity, "depends_on": r.depends_on}
-    if o is None:
-        return ResourceChange(
-            action=Action.FORGET,
-            reason="document removed and the object is already gone",
-            remote_id=r.remote_id,
-            **base,
-        )
-    if not options.prune:
-        return ResourceChange(
-            action=Action.FORGET,
-            reason="document removed; the tenant's policy does not prune, so the object is kept",
-            remote_id=o.remote_id,
-            observed=o,
-            **base,
-        )
-    return ResourceChange(
-        action=Action.DELETE,
-        reason="document removed",
-        remote_id=o.remote_id,
-        observed=o,
-        **base,
+    base = ResourceChange(
+        r.key, Action.FORGET, "", r.identity, remote_id=r.remote_id, depends_on=r.depends_on
     )
+    if o is None:
+        return replace(base, reason="document removed and the object is already gone")
+    base = replace(base, remote_id=o.remote_id, observed=o)
+    if not options.prune:
+        reason = "document removed; the tenant's policy does not prune, so the object is kept"
+        return replace(base, reason=reason)
+    return replace(base, action=Action.DELETE, reason="document removed")
 
 
 def _is_create_only(kind: str, path: str) -> bool:
@@ -260,7 +234,9 @@ class _Matcher:
         self._by_identity = {(o.kind, o.identity): o for o in observed}
         self._taken: set[tuple[str, str]] = set()
 
-    def take(self, kind: str, rec: RecordedResource | None, identity: str) -> ObservedResource | None:
+    def take(
+        self, kind: str, rec: RecordedResource | None, identity: str
+    ) -> ObservedResource | None:
         found = self._by_id.get((kind, rec.remote_id)) if rec else None
         if found is None:
             found = self._by_identity.get((kind, identity))
