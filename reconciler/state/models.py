@@ -22,6 +22,7 @@ compares the two.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +54,25 @@ NAME_LENGTH = 255
 
 JsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 """A JSON document column: JSONB on PostgreSQL; Python ``None`` is stored as SQL NULL."""
+
+
+POSTGRES_ONLY_INDEXES = frozenset({"ix_resources_spec_gin", "ix_resources_observed_gin"})
+"""GIN indexes over JSONB; they exist only on PostgreSQL (see ``ResourceRow``)."""
+
+
+def schema_filter(dialect_name: str) -> Callable[..., bool]:
+    """An Alembic ``include_object`` hook that leaves PostgreSQL-only indexes out elsewhere.
+
+    Alembic's autogenerate does not honour ``Index.ddl_if``, so without this
+    a comparison on SQLite would ask to add the GIN indexes.
+    """
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return not (
+            type_ == "index" and name in POSTGRES_ONLY_INDEXES and dialect_name != "postgresql"
+        )
+
+    return include
 
 
 def utcnow() -> datetime:

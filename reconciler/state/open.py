@@ -7,6 +7,8 @@ and a hint about what to check.
 
 from __future__ import annotations
 
+import re
+
 from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
@@ -20,6 +22,7 @@ POSTGRES_HINT = (
     "check that the PostgreSQL server is running and reachable, that the database "
     "exists and that DATABASE_URL names the right host, port, user and password"
 )
+_SEVERITY = re.compile(r"^(FATAL|ERROR):\s+")
 SQLITE_HINT = "check that the directory exists and is writable, or set DATABASE_URL elsewhere"
 
 
@@ -71,7 +74,7 @@ def _reason(exc: SQLAlchemyError, url: str) -> str:
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
     first = lines[0] if lines else type(original).__name__
     _, _, tail = first.rpartition("failed: ")
-    return _scrub(tail or first, url)
+    return _scrub(_SEVERITY.sub("", tail or first), url)
 
 
 def _scrub(text: str, url: str) -> str:

@@ -20,7 +20,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from reconciler.state.db import create_state_engine, normalize_database_url
-from reconciler.state.models import Base
+from reconciler.state.models import Base, schema_filter
 
 config = context.config
 target_metadata = Base.metadata
@@ -33,6 +33,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=schema_filter(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
