@@ -1,0 +1,163 @@
+"""YAML files → the desired resources of each tenant, or every problem at once.
+
+``load_path`` walks a folder for ``*.yaml`` / ``*.yml`` files (sorted; hidden
+folders skipped), reads every document with the line and column of each of
+its fields, and groups documents by tenant: a ``Tenant`` document makes its
+folder a tenant root, and every other document belongs to the nearest
+enclosing root. Within a tenant, documents are resolved in dependency order:
+a document's ``${collection.name.attribute}`` references are replaced by the
+attributes of the resources they name (see :mod:`reconciler.refs`), the
+result is validated by the kind's spec model and normalised into the
+comparable dict the planner diffs.
+
+Nothing wrong in the input raises anything but one :class:`SpecError` that
+lists every problem, each at ``file:line:col`` with the field path and what
+to do about it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from reconciler.errors import SpecError
+from reconciler.kinds.base import DesiredResource, ResourceKey, TenantContext
+from reconciler.kinds.tenant import TenantPolicy, TenantSpec, tenant_context
+from reconciler.resolve import TenantResolver
+from reconciler.sources import Report, SourceDocument, read_documents, validate
+from reconciler.yamlpos import Position
+
+
+@dataclass(frozen=True)
+class TenantDesired:
+    """Everything one tenant's documents ask for, ready for planning."""
+
+    context: TenantContext
+    root: Path  # the folder holding the Tenant document
+    policy: TenantPolicy
+    resources: Mapping[ResourceKey, DesiredResource]  # includes the Tenant resource itself
+    order: tuple[ResourceKey, ...]  # dependency order: create/update in this order
+
+
+def load_path(path: str | Path) -> tuple[TenantDesired, ...]:
+    """Load every tenant under ``path`` (a folder of tenants, one tenant folder, or a file).
+
+    Raises :class:`SpecError` listing every problem found in any file.
+    """
+    given = Path(path)
+    base = given if given.is_dir() else given.parent
+    report = Report(base)
+    if not given.exists():
+        report.add_at(given.name or str(given), Position(1, 1), f"no such file or folder: {given}")
+        raise SpecError(report.problems)
+    documents = read_documents(_spec_files(given), report)
+    groups = _group_by_tenant(documents, report)
+    tenants = [_load_tenant(group, report) for group in groups]
+    if not groups and not report.problems:
+        message = "no `Tenant` document found: add a tenant.yaml to each tenant folder"
+        report.add_at(".", Position(1, 1), message)
+    if report.problems:
+        raise SpecError(report.problems)
+    return tuple(t for t in tenants if t is not None)
+
+
+def _spec_files(given: Path) -> list[Path]:
+    """``given`` itself, or every YAML file below it in sorted order (hidden folders skipped)."""
+    if given.is_file():
+        return [given]
+    found: list[Path] = []
+    for folder, subfolders, files in os.walk(given):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        found.extend(
+            Path(folder, name)
+            for name in sorted(files)
+            if name.endswith((".yaml", ".yml")) and not name.startswith(".")
+        )
+    return found
+
+
+@dataclass
+class _TenantGroup:
+    """The documents of one tenant root: its Tenant document and the rest."""
+
+    root: Path
+    tenant: SourceDocument
+    members: list[SourceDocument]
+
+
+def _group_by_tenant(documents: list[SourceDocument], report: Report) -> list[_TenantGroup]:
+    """Assign each document to the nearest enclosing folder that holds a Tenant document."""
+    groups: dict[Path, _TenantGroup] = {}
+    for doc in documents:
+        if doc.kind != "Tenant":
+            continue
+        root = doc.file.parent
+        if root in groups:
+            first = groups[root].tenant
+            report.add(
+                doc,
+                ("kind",),
+                f"a second `Tenant` document in `{report.folder(root)}` "
+                f"(the first is at {first.where()}); keep one per tenant folder",
+            )
+        else:
+            groups[root] = _TenantGroup(root, doc, [])
+    for doc in documents:
+        if doc.kind == "Tenant":
+            continue
+        group = next((groups[p] for p in doc.file.parents if p in groups), None)
+        if group is None:
+            report.add(
+                doc,
+                ("kind",),
+                "document is outside every tenant folder: put it in a "
+                "folder with a `Tenant` document (or below one)",
+            )
+        else:
+            group.members.append(doc)
+    _check_tenant_names(list(groups.values()), report)
+    return sorted(groups.values(), key=lambda g: g.root)
+
+
+def _check_tenant_names(groups: list[_TenantGroup], report: Report) -> None:
+    """Two tenant folders may not share a tenant name (it keys the recorded state)."""
+    seen: dict[str, SourceDocument] = {}
+    for group in sorted(groups, key=lambda g: g.tenant.where()):
+        name = group.tenant.name
+        if name is None:
+            continue
+        if name in seen:
+            report.add(
+                group.tenant,
+                ("metadata", "name"),
+                f"tenant `{name}` is already "
+                f"defined at {seen[name].where()}; tenant names must be unique",
+            )
+        else:
+            seen[name] = group.tenant
+
+
+def _load_tenant(group: _TenantGroup, report: Report) -> TenantDesired | None:
+    """Resolve, validate and normalise one tenant's documents (None when it has problems)."""
+    before = len(report.problems)
+    tenant = group.tenant
+    model = validate(tenant, report) if tenant.name is not None else None
+    spec = model.spec if model is not None else None
+    context = tenant_context(tenant.name, spec) if isinstance(spec, TenantSpec) else None
+    resolver = TenantResolver(tenant.name or "", context, group.root, report)
+    resources = resolver.resolve([tenant, *group.members])
+    if context is None or not isinstance(spec, TenantSpec) or len(report.problems) > before:
+        return None
+    order = resolver.order()
+    if order is None:
+        return None
+    return TenantDesired(
+        context=context,
+        root=group.root,
+        policy=spec.policy,
+        resources=MappingProxyType(resources),
+        order=order,
+    )

@@ -1,0 +1,106 @@
+"""References between resources: ``${collection.name.attribute}``.
+
+A string anywhere in a ``spec`` may name an attribute of another resource of
+the same tenant — ``${notebooks.etl.path}``, ``${datasets.docs.table}`` —
+either as the whole value or embedded in a longer string
+(``"SELECT * FROM ${datasets.sales.table}"``). The collection is the plural
+name of a kind (``tenants``, ``datasets``, ``notebooks``, ``jobs``,
+``serving_endpoints``, ``vector_indexes``); the attributes are whatever that
+kind's ``attributes()`` offers. Write ``$${`` for a literal ``${``.
+
+Every reference is also a dependency: the referencing resource is created
+after the one it names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.yamlpos import FieldPath
+
+_TOKEN = re.compile(r"\$?\$\{([^}]*)\}")
+_PART = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One ``${collection.name.attribute}`` expression."""
+
+    collection: str
+    name: str
+    attribute: str
+
+    def __str__(self) -> str:
+        return f"${{{self.collection}.{self.name}.{self.attribute}}}"
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A ``${...}`` that is not of the form ``${collection.name.attribute}``."""
+
+    text: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"malformed reference `{self.text}`: write `${{collection.name.attribute}}`, "
+            "e.g. `${notebooks.etl.path}` (or `$${` for a literal `${`)"
+        )
+
+
+def parse(inner: str) -> Reference | None:
+    """``"notebooks.etl.path"`` → a Reference; anything else → None."""
+    parts = [p.strip() for p in inner.split(".")]
+    if len(parts) != 3 or not all(_PART.match(p) for p in parts):
+        return None
+    return Reference(*parts)
+
+
+def references_in(
+    data: Any, path: FieldPath = ()
+) -> Iterator[tuple[FieldPath, Reference | Malformed]]:
+    """Every reference (or malformed one) in ``data``, with the path of its string."""
+    if isinstance(data, str):
+        for match in _TOKEN.finditer(data):
+            if match.group(0).startswith("$$"):
+                continue
+            ref = parse(match.group(1))
+            yield path, ref if ref is not None else Malformed(match.group(0))
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            yield from references_in(value, (*path, key))
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            yield from references_in(item, (*path, i))
+
+
+def substitute(data: Any, value_of: Callable[[Reference], str]) -> Any:
+    """A copy of ``data`` with every reference replaced by ``value_of(reference)``.
+
+    ``$${`` becomes a literal ``${``. Call it only once every reference in
+    ``data`` is known to resolve.
+    """
+    if isinstance(data, str):
+        return _TOKEN.sub(lambda m: _replacement(m, value_of), data)
+    if isinstance(data, Mapping):
+        return {key: substitute(value, value_of) for key, value in data.items()}
+    if isinstance(data, list):
+        return [substitute(item, value_of) for item in data]
+    return data
+
+
+def _replacement(match: re.Match[str], value_of: Callable[[Reference], str]) -> str:
+    if match.group(0).startswith("$$"):
+        return match.group(0)[1:]
+    ref = parse(match.group(1))
+    return value_of(ref) if ref is not None else match.group(0)
+
+
+def has_reference(value: Any) -> bool:
+    """Whether ``value`` is a string holding at least one reference."""
+    return isinstance(value, str) and any(
+        not m.group(0).startswith("$$") for m in _TOKEN.finditer(value)
+    )

@@ -1,0 +1,240 @@
+"""One tenant's documents → desired resources, references resolved in dependency order.
+
+The references written in the documents decide the order they are resolved
+in: a document is handled after every document it references, so the
+attributes it needs (``${notebooks.etl.path}``) are known by then, and its
+own fields are validated once, with the real values in place. A document
+whose references cannot be resolved (they name something missing, or
+something that is itself invalid) is still validated with its references
+left as written, so that its other problems are reported in the same run.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.errors import SpecError
+from reconciler.explain import did_you_mean
+from reconciler.graph import dependency_order, order_keys
+from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
+from reconciler.kinds.base import (
+    DesiredResource,
+    FieldProblem,
+    ReadFile,
+    ResourceKey,
+    TenantContext,
+)
+from reconciler.refs import Malformed, Reference, references_in, substitute
+from reconciler.sources import Report, SourceDocument, validate
+from reconciler.yamlpos import FieldPath
+
+
+@dataclass
+class _Entry:
+    """One named document of the tenant and, once resolved, what it offers."""
+
+    key: ResourceKey
+    doc: SourceDocument
+    references: list[tuple[FieldPath, Reference | Malformed]]
+    attributes: dict[str, str] | None = None  # None until resolved (or when invalid)
+    depends_on: set[ResourceKey] = field(default_factory=set)
+
+
+class TenantResolver:
+    """Resolves the documents of one tenant; problems go to the shared report."""
+
+    def __init__(
+        self, tenant: str, context: TenantContext | None, root: Path, report: Report
+    ) -> None:
+        self.tenant = tenant
+        self.context = context
+        self.report = report
+        self.read_file = tenant_reader(root, report.folder(root))
+        self.entries: dict[ResourceKey, _Entry] = {}
+        self.resources: dict[ResourceKey, DesiredResource] = {}
+
+    def resolve(self, docs: list[SourceDocument]) -> dict[ResourceKey, DesiredResource]:
+        """Every resource the documents describe (those with problems are left out)."""
+        self._register(docs)
+        for key in self._resolution_order():
+            self._resolve_entry(self.entries[key])
+        return self.resources
+
+    def order(self) -> tuple[ResourceKey, ...] | None:
+        """The dependency order of the resolved resources (None after reporting a cycle)."""
+        try:
+            return dependency_order(self.resources)
+        except SpecError as exc:
+            self.report.extend(exc.problems)
+            return None
+
+    # ---- registration and order ----------------------------------------------------
+
+    def _register(self, docs: list[SourceDocument]) -> None:
+        """Key every document by (kind, name); report duplicates and unnamed documents."""
+        for doc in docs:
+            if doc.name is None:
+                validate(doc, self.report, skip_references=True)
+                continue
+            key = ResourceKey(self.tenant, doc.kind, doc.name)
+            if key in self.entries:
+                first = self.entries[key].doc.where()
+                message = (
+                    f"duplicate {doc.kind} `{doc.name}`: already defined at {first}; "
+                    "names are unique per tenant and kind"
+                )
+                self.report.add(doc, ("metadata", "name"), message)
+                continue
+            spec = doc.data.get("spec")
+            self.entries[key] = _Entry(key, doc, list(references_in(spec, ("spec",))))
+
+    def _resolution_order(self) -> tuple[ResourceKey, ...]:
+        """Referenced documents first; on a cycle, report it and fall back to sorted order."""
+        tenant_key = ResourceKey(self.tenant, "Tenant", self.tenant)
+        graph: dict[ResourceKey, set[ResourceKey]] = {}
+        for key, entry in self.entries.items():
+            targets = {self._target(ref) for _, ref in entry.references}
+            deps = {t for t in targets if t is not None and t in self.entries}
+            graph[key] = deps if key == tenant_key else deps | {tenant_key}
+        locations = {key: entry.doc.location for key, entry in self.entries.items()}
+        try:
+            return order_keys(graph, locations)
+        except SpecError as exc:
+            self.report.extend(exc.problems)
+            return tuple(sorted(self.entries))
+
+    def _target(self, ref: Reference | Malformed) -> ResourceKey | None:
+        if isinstance(ref, Malformed) or ref.collection not in KINDS_BY_COLLECTION:
+            return None
+        return ResourceKey(self.tenant, KINDS_BY_COLLECTION[ref.collection].kind, ref.name)
+
+    # ---- one document ------------------------------------------------------------------
+
+    def _resolve_entry(self, entry: _Entry) -> None:
+        """Substitute, validate, then compute attributes and the normalised spec."""
+        doc = entry.doc
+        resolvable = self._check_references(entry)
+        if self.context is None or not resolvable:
+            validate(doc, self.report, skip_references=True)
+            return
+        spec = substitute(doc.data.get("spec"), lambda ref: self._value(ref))
+        model = validate(doc, self.report, {**doc.data, "spec": spec})
+        if model is None:
+            return
+        kind = KINDS[doc.kind]
+        name = entry.key.name
+        try:
+            entry.attributes = kind.attributes(self.context, name, model.spec)
+            identity = kind.identity(self.context, name, model.spec)
+            normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
+        except FieldProblem as exc:
+            self.report.add(doc, ("spec", *exc.path), exc.message)
+            return
+        tenant_key = ResourceKey(self.tenant, "Tenant", self.tenant)
+        deps = entry.depends_on | ({tenant_key} if entry.key != tenant_key else set())
+        self.resources[entry.key] = DesiredResource(
+            key=entry.key,
+            identity=identity,
+            spec=normalized,
+            location=doc.location,
+            depends_on=tuple(sorted(deps - {entry.key})),
+            blobs=blobs,
+            adopt=bool(getattr(model.spec, "adopt", False)),
+            labels=dict(model.metadata.labels),
+        )
+
+    def _value(self, ref: Reference) -> str:
+        target = self._target(ref)
+        assert target is not None
+        attributes = self.entries[target].attributes
+        assert attributes is not None
+        return attributes[ref.attribute]
+
+    def _check_references(self, entry: _Entry) -> bool:
+        """Report references that cannot work; True when every one can be substituted."""
+        resolvable = True
+        for path, ref in entry.references:
+            message, ready = self._check_reference(ref, entry)
+            if message is not None:
+                self.report.add(entry.doc, path, message)
+            resolvable = resolvable and ready
+        return resolvable
+
+    def _check_reference(
+        self, ref: Reference | Malformed, entry: _Entry
+    ) -> tuple[str | None, bool]:
+        """(what is wrong with ``ref`` or None, whether it can be substituted now)."""
+        if isinstance(ref, Malformed):
+            return ref.message, False
+        if ref.collection not in KINDS_BY_COLLECTION:
+            collections = sorted(KINDS_BY_COLLECTION)
+            hint = did_you_mean(ref.collection, collections)
+            return (
+                f"unknown collection `{ref.collection}` in `{ref}`{hint} "
+                f"(collections: {', '.join(collections)})",
+                False,
+            )
+        target = self._target(ref)
+        assert target is not None
+        if target not in self.entries:
+            return self._missing(ref, target), False
+        entry.depends_on.add(target)
+        attributes = self.entries[target].attributes
+        if attributes is None:
+            return None, False  # the target has problems of its own, reported there
+        if ref.attribute not in attributes:
+            names = sorted(attributes)
+            hint = did_you_mean(ref.attribute, names)
+            return (
+                f"`{ref}`: {target.kind} `{ref.name}` has no attribute `{ref.attribute}`"
+                f"{hint} (attributes: {', '.join(names)})",
+                False,
+            )
+        return None, True
+
+    def _missing(self, ref: Reference, target: ResourceKey) -> str:
+        names = sorted(k.name for k in self.entries if k.kind == target.kind)
+        hint = did_you_mean(ref.name, names)
+        there = ", ".join(names) if names else "none"
+        return (
+            f"`{ref}`: tenant `{self.tenant}` has no {target.kind} `{ref.name}`{hint} "
+            f"({ref.collection}: {there})"
+        )
+
+
+def tenant_reader(root: Path, shown: str) -> ReadFile:
+    """A ``read_file`` for kind code: names relative to ``root``, never leaving it."""
+    real_root = root.resolve()
+
+    def read_file(relative: str) -> bytes:
+        if os.path.isabs(relative) or relative.startswith("~"):
+            raise FieldProblem(
+                f"`{relative}` is an absolute path; name the file relative to the tenant "
+                f"folder `{shown}`"
+            )
+        target = _resolved(root / relative, relative)
+        if not target.is_relative_to(real_root):
+            lexical = Path(os.path.normpath(root / relative))
+            how = "is a link that points" if lexical.is_relative_to(root) else "is"
+            raise FieldProblem(
+                f"`{relative}` {how} outside the tenant folder `{shown}`; "
+                "keep source files inside the tenant folder"
+            )
+        if not target.is_file():
+            what = "is a folder, not a file" if target.is_dir() else "not found"
+            raise FieldProblem(f"`{relative}` {what} in the tenant folder `{shown}`")
+        try:
+            return target.read_bytes()
+        except OSError as exc:
+            raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+
+    return read_file
+
+
+def _resolved(path: Path, relative: str) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise FieldProblem(f"cannot follow `{relative}`: {exc}") from None

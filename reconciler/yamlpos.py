@@ -1,0 +1,169 @@
+"""YAML parsing that remembers where every value was written.
+
+PyYAML's safe loader turns text into plain Python values (dicts, lists,
+strings, numbers, booleans, dates) and never builds arbitrary objects. It
+forgets positions, though, and an error message that cannot name a line is
+half an error message. So each document is *composed* first (a tree of nodes
+that carry marks), *constructed* with the safe constructor, and the node tree
+is then walked next to the data to record, for every field path, the 1-based
+line and column of its key and of its value.
+
+A field path is a tuple of mapping keys and list indexes, the same shape as a
+pydantic error ``loc``: ``("spec", "tasks", 0, "notebook")``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+FieldPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Position:
+    """A 1-based line and column in one file."""
+
+    line: int
+    col: int
+
+    @classmethod
+    def of(cls, mark: yaml.Mark | None) -> Position:
+        """Convert PyYAML's 0-based mark (or no mark at all) to a position."""
+        if mark is None:
+            return cls(1, 1)
+        return cls(mark.line + 1, mark.column + 1)
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    """One YAML document: its plain data and where each of its parts was written."""
+
+    index: int  # 0-based position of the document in its file
+    data: Any
+    start: Position
+    values: dict[FieldPath, Position] = field(default_factory=dict)
+    keys: dict[FieldPath, Position] = field(default_factory=dict)
+    duplicate_keys: tuple[tuple[FieldPath, Position, Position], ...] = ()
+
+    def value_position(self, path: FieldPath) -> Position:
+        """Where the value at ``path`` starts, or its nearest written parent."""
+        return self._nearest(self.values, path)
+
+    def key_position(self, path: FieldPath) -> Position:
+        """Where the key that names ``path`` is written (falls back like values)."""
+        if path in self.keys:
+            return self.keys[path]
+        return self._nearest(self.values, path)
+
+    def _nearest(self, table: dict[FieldPath, Position], path: FieldPath) -> Position:
+        for cut in range(len(path), -1, -1):
+            found = table.get(path[:cut])
+            if found is not None:
+                return found
+        return self.start
+
+
+@dataclass(frozen=True)
+class YamlFault:
+    """A YAML syntax (or unsafe tag) error, positioned at PyYAML's mark."""
+
+    position: Position
+    message: str
+
+
+def parse_documents(text: str) -> tuple[list[ParsedDocument], YamlFault | None]:
+    """Every non-empty document in ``text``, and the YAML error that stopped parsing, if any.
+
+    Documents before a syntax error are still returned so that their own
+    problems can be reported in the same run.
+    """
+    documents: list[ParsedDocument] = []
+    loader = yaml.SafeLoader(text)
+    try:
+        for index, node, data in _iter_nodes(loader):
+            documents.append(_describe(index, node, data))
+    except yaml.MarkedYAMLError as exc:
+        return documents, YamlFault(Position.of(exc.problem_mark), _yaml_message(exc))
+    except yaml.YAMLError as exc:
+        return documents, YamlFault(Position(1, 1), f"invalid YAML: {exc}")
+    finally:
+        loader.dispose()
+    return documents, None
+
+
+def _iter_nodes(loader: yaml.SafeLoader) -> Iterator[tuple[int, Node, Any]]:
+    index = 0
+    while loader.check_node():
+        node = loader.get_node()
+        if node is not None:
+            # Constructing first also flattens ``<<`` merge keys inside the node tree.
+            data = loader.construct_document(node)
+            if data is not None:
+                yield index, node, data
+        index += 1
+
+
+def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
+    parts = [p for p in (exc.context, exc.problem) if p]
+    detail = "; ".join(parts) if parts else "malformed document"
+    return f"invalid YAML: {detail}"
+
+
+def _describe(index: int, node: Node, data: Any) -> ParsedDocument:
+    walker = _PositionWalker()
+    walker.walk(node, ())
+    return ParsedDocument(
+        index=index,
+        data=data,
+        start=Position.of(node.start_mark),
+        values=walker.values,
+        keys=walker.keys,
+        duplicate_keys=tuple(walker.duplicates),
+    )
+
+
+class _PositionWalker:
+    """Walks a composed node tree, recording where each field path is written."""
+
+    def __init__(self) -> None:
+        self.values: dict[FieldPath, Position] = {}
+        self.keys: dict[FieldPath, Position] = {}
+        self.duplicates: list[tuple[FieldPath, Position, Position]] = []
+
+    def walk(self, node: Node, path: FieldPath) -> None:
+        """Record the position of ``node`` at ``path`` and of everything below it."""
+        self.values[path] = Position.of(node.start_mark)
+        if isinstance(node, SequenceNode):
+            for i, item in enumerate(node.value):
+                self.walk(item, (*path, i))
+        elif isinstance(node, MappingNode):
+            seen: dict[Any, Position] = {}
+            for key_node, value_node in node.value:
+                key = _key_of(key_node)
+                here = Position.of(key_node.start_mark)
+                if key in seen:
+                    self.duplicates.append(((*path, key), seen[key], here))
+                seen[key] = here
+                # The last occurrence wins, as it does in the constructed data.
+                self.keys[(*path, key)] = here
+                self.walk(value_node, (*path, key))
+
+
+def _key_of(node: Node) -> Any:
+    """A mapping key as the safe constructor would build it (scalars only need this)."""
+    if isinstance(node, ScalarNode):
+        if node.tag == "tag:yaml.org,2002:str":
+            return node.value
+        constructor = yaml.SafeLoader("")
+        try:
+            return constructor.construct_object(node)
+        except yaml.YAMLError:
+            return node.value
+        finally:
+            constructor.dispose()
+    return repr(node.value)
