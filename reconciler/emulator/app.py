@@ -1,0 +1,131 @@
+"""The emulator's FastAPI application: ``create_app`` wires everything together.
+
+Errors of every origin end as ``application/problem+json`` documents carrying
+the request id: the emulator's own :class:`~reconciler.emulator.errors.ApiError`,
+FastAPI's request validation errors (422 there, 400 INVALID_ARGUMENT here, as
+the contract says) and Starlette's HTTP errors (unknown route, wrong method).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reconciler.emulator import (
+    API_PREFIX,
+    catalogs,
+    datasets,
+    jobs,
+    notebooks,
+    runs,
+    serving,
+    vector,
+)
+from reconciler.emulator.errors import PROBLEM_JSON, ApiError, problem
+from reconciler.emulator.middleware import Counters, EmulatorMiddleware, route_templates
+from reconciler.emulator.store import Store
+
+VERSION = "emulator-1.0"
+ROUTERS = (catalogs, datasets, notebooks, jobs, runs, serving, vector)
+
+
+def _request_id(request: Request) -> str:
+    return str(getattr(request.state, "request_id", "") or "")
+
+
+def _problem_response(
+    request: Request, status: int, detail: str, code: str | None = None
+) -> JSONResponse:
+    document = problem(status, detail, _request_id(request), code)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(document, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return _problem_response(request, exc.status, exc.detail, exc.code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _problem_response(request, 400, _describe_validation(exc), "INVALID_ARGUMENT")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such path: {request.method} {request.url.path}"
+        return _problem_response(request, exc.status_code, detail)
+
+
+def _install_admin_routes(app: FastAPI, counters: Counters) -> None:
+    @app.get(f"{API_PREFIX}/health", tags=["health"])
+    def health() -> dict[str, Any]:
+        return {"status": "healthy", "databricks_connected": True, "version": VERSION}
+
+    @app.get("/_emulator/counters", tags=["emulator"])
+    def get_counters() -> dict[str, Any]:
+        return counters.snapshot()
+
+    @app.post("/_emulator/reset", tags=["emulator"], status_code=204)
+    def reset(request: Request) -> Response:
+        store: Store = request.app.state.store
+        store.reset()
+        counters.clear()
+        return Response(status_code=204)
+
+
+def create_app(
+    *, api_key: str, ready_delay: float = 1.0, state_file: Path | None = None
+) -> FastAPI:
+    """A fresh emulator application.
+
+    ``api_key`` is the Bearer key every call must carry; ``ready_delay`` is how
+    many seconds long-running operations take to settle; ``state_file``, when
+    given, is loaded at start and rewritten after every change.
+    """
+    app = FastAPI(
+        title="AgentProvision MCP Databricks connector (emulator)",
+        version=VERSION,
+        description="Local emulator of the connector contract in specs/connector.md.",
+    )
+    app.state.store = Store(state_file=state_file, ready_delay=ready_delay)
+    app.state.api_key = api_key
+    counters = Counters()
+    app.state.counters = counters
+    _install_error_handlers(app)
+    _install_admin_routes(app, counters)
+    templates: list[tuple[str, Iterable[str]]] = [
+        (f"{API_PREFIX}/health", {"GET"}),
+        ("/_emulator/counters", {"GET"}),
+        ("/_emulator/reset", {"POST"}),
+    ]
+    for module in ROUTERS:
+        app.include_router(module.router, prefix=API_PREFIX)
+        templates.extend(
+            (API_PREFIX + route.path, route.methods)
+            for route in module.router.routes
+            if isinstance(route, APIRoute)
+        )
+    app.add_middleware(
+        EmulatorMiddleware,
+        api_key=api_key,
+        counters=counters,
+        routes=route_templates(templates),
+    )
+    return app

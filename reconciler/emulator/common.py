@@ -1,0 +1,78 @@
+"""Helpers every router shares: the store, tenant checks, names and request models.
+
+Request bodies are pydantic models deriving from :class:`Body`, which forbids
+unknown fields and is strict about types (``"1"`` is not an int), so a wrong
+body is refused with a 400 problem document instead of being half understood.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict
+
+from reconciler.emulator.errors import invalid, not_found
+from reconciler.emulator.store import Record, Store
+
+CREATOR = "mcp-connector@agentprovision.io"
+"""The identity the connector acts as in the workspace (creator / owner fields)."""
+
+WORKSPACE_HOST = "https://agentprovision-emulator.cloud.databricks.com"
+"""The fictional workspace the emulator pretends to be (used in URLs)."""
+
+METASTORE_ID = "6d1c6c3e-3a55-4a1e-9d0e-2d8c0c7b1a01"
+
+TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+IDENTIFIER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,254}$")
+
+
+class Body(BaseModel):
+    """Base of every request body: unknown fields and loose types are errors."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def get_store(request: Request) -> Store:
+    """The store of the application serving ``request`` (a FastAPI dependency)."""
+    store: Store = request.app.state.store
+    return store
+
+
+def check_tenant(tenant_id: str) -> str:
+    """``tenant_id`` if it is well formed, else a 400."""
+    if not TENANT_ID.match(tenant_id):
+        raise invalid(f"tenant_id {tenant_id!r} is malformed (letters, digits, '-', '_', '.')")
+    return tenant_id
+
+
+def check_identifier(value: str, what: str) -> str:
+    """A Unity Catalog identifier (catalog, schema, table, column), or a 400."""
+    if not IDENTIFIER.match(value):
+        raise invalid(f"{what} {value!r} is not a valid identifier (letters, digits, '_', '-')")
+    return value
+
+
+def enforce_tenant(record: Record, tenant_id: str | None, what: str) -> Record:
+    """404 when a tenant is named and the record belongs to another one."""
+    if tenant_id is not None and record.get("tenant_id") != tenant_id:
+        raise not_found(f"{what} not found")
+    return record
+
+
+def catalog_of(store: Store, tenant_id: str) -> Record:
+    """The tenant's catalog record, or a 404 naming what to do."""
+    record = store.table("catalogs").get(tenant_id)
+    if record is None:
+        raise not_found(f"tenant {tenant_id!r} has no catalog; create it first")
+    return record
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+"""Route parameter type: the application's store."""
+
+
+def drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without the keys whose value is None."""
+    return {k: v for k, v in values.items() if v is not None}

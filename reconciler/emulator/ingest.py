@@ -1,0 +1,162 @@
+"""Reading uploaded files into rows, and answering SQL over a dataset.
+
+Uploads come as CSV (header row), JSON (an array of objects, or JSON lines),
+XLSX (first sheet, header row; read with openpyxl) or Parquet (read with
+pyarrow). Each parser returns the file's column names and its rows as
+objects; the dataset router then checks the names against the table and
+coerces every value through :func:`reconciler.emulator.tables.coerce_rows`.
+
+Queries run on an in-memory SQLite copy of the one dataset they name: only a
+single ``SELECT`` (or ``WITH``) statement is accepted, and ``catalog.schema.table``
+or ``schema.table`` references are rewritten to the local table.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable
+from typing import Any
+
+from reconciler.emulator.errors import invalid
+
+ParsedFile = tuple[list[str], list[dict[str, Any]]]
+FORMATS = ("csv", "json", "xlsx", "parquet")
+
+
+def _parse_csv(content: bytes) -> ParsedFile:
+    text = content.decode("utf-8-sig")
+    reader = csv.reader(io.StringIO(text))
+    rows = [row for row in reader if row]
+    if not rows:
+        raise invalid("the CSV file is empty (a header row is required)")
+    header = [name.strip() for name in rows[0]]
+    records = []
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise invalid(f"CSV line {number}: {len(row)} fields for {len(header)} header names")
+        records.append(dict(zip(header, row, strict=True)))
+    return header, records
+
+
+def _parse_json(content: bytes) -> ParsedFile:
+    text = content.decode("utf-8-sig").strip()
+    if text.startswith("["):
+        data = json.loads(text)
+    else:
+        data = [json.loads(line) for line in text.splitlines() if line.strip()]
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise invalid("JSON upload must be an array of objects or JSON lines of objects")
+    names: list[str] = []
+    for item in data:
+        names.extend(key for key in item if key not in names)
+    return names, data
+
+
+def _parse_xlsx(content: bytes) -> ParsedFile:
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        rows = [r for r in sheet.iter_rows(values_only=True) if any(v is not None for v in r)]
+    finally:
+        workbook.close()
+    if not rows:
+        raise invalid("the spreadsheet is empty (a header row is required)")
+    header = [str(v).strip() if v is not None else "" for v in rows[0]]
+    while header and header[-1] == "":
+        header.pop()
+    records = [dict(zip(header, row[: len(header)], strict=False)) for row in rows[1:]]
+    return header, records
+
+
+def _parse_parquet(content: bytes) -> ParsedFile:
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(content))
+    return list(table.column_names), table.to_pylist()
+
+
+PARSERS: dict[str, Callable[[bytes], ParsedFile]] = {
+    "csv": _parse_csv,
+    "json": _parse_json,
+    "xlsx": _parse_xlsx,
+    "parquet": _parse_parquet,
+}
+
+
+def parse_upload(content: bytes, file_format: str) -> ParsedFile:
+    """Column names and rows of an uploaded file, or a 400 saying what is wrong."""
+    parser = PARSERS.get(file_format.lower())
+    if parser is None:
+        raise invalid(f"format must be one of {', '.join(FORMATS)}")
+    try:
+        return parser(content)
+    except UnicodeDecodeError:
+        raise invalid(f"the {file_format} file is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise invalid(f"the JSON file is malformed: {exc}") from None
+    except Exception as exc:
+        if getattr(exc, "status", None):
+            raise
+        raise invalid(f"cannot read the {file_format} file: {exc}") from None
+
+
+# ---- queries ----------------------------------------------------------------------------
+
+READ_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
+
+
+def _rewrite(sql: str, table: str, qualifiers: list[str]) -> str:
+    """Point qualified references of the dataset at the local table."""
+    for qualified in sorted(qualifiers, key=len, reverse=True):
+        parts = qualified.split(".")
+        pattern = r"\.".join(rf"`?{re.escape(p)}`?" for p in parts)
+        sql = re.sub(rf"(?<![\w.`]){pattern}(?![\w`])", f"`{table}`", sql, flags=re.IGNORECASE)
+    return sql
+
+
+def run_query(
+    sql: str,
+    table: str,
+    qualifiers: list[str],
+    columns: list[dict[str, Any]],
+    rows: list[list[Any]],
+) -> dict[str, Any]:
+    """Run a read-only query over one table's rows; the contract's query answer."""
+    statement = sql.strip().rstrip(";").strip()
+    if not READ_ONLY.match(statement) or ";" in statement:
+        raise invalid("only a single SELECT (or WITH ... SELECT) statement can be queried")
+    started = time.perf_counter()
+    connection = sqlite3.connect(":memory:")
+    try:
+        names = ", ".join(f'"{c["name"]}"' for c in columns)
+        connection.execute(f'CREATE TABLE "{table}" ({names})')
+        marks = ", ".join("?" for _ in columns)
+        connection.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+        cursor = connection.execute(_rewrite(statement, table, qualifiers))
+        result_columns = [d[0] for d in cursor.description or ()]
+        fetched = cursor.fetchmany(10_000)
+    except sqlite3.Error as exc:
+        raise invalid(f"query failed: {exc}") from None
+    finally:
+        connection.close()
+    booleans = {c["name"] for c in columns if c["type_text"] == "boolean"}
+    result = [
+        {
+            k: (bool(v) if k in booleans and v in (0, 1) else v)
+            for k, v in zip(result_columns, r, strict=True)
+        }
+        for r in fetched
+    ]
+    return {
+        "rows": result,
+        "columns": result_columns,
+        "row_count": len(result),
+        "execution_time_ms": int((time.perf_counter() - started) * 1000),
+    }

@@ -1,0 +1,189 @@
+"""Jobs (Jobs 2.2 settings) and starting their runs.
+
+The server assigns ``job_id`` and ``created_time`` and fills defaults (see
+:mod:`reconciler.emulator.jobspec`). ``reset`` replaces all settings, as the
+Jobs API's ``jobs/reset`` does; there is no partial update. Deleting a job
+deletes its runs. Runs are served by :mod:`reconciler.emulator.runs`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi import Body as JsonBody
+
+from reconciler.emulator import jobspec, runs
+from reconciler.emulator.common import (
+    CREATOR,
+    WORKSPACE_HOST,
+    Body,
+    StoreDep,
+    check_tenant,
+    enforce_tenant,
+)
+from reconciler.emulator.errors import invalid, not_found
+from reconciler.emulator.paging import PageDep, paginate
+from reconciler.emulator.store import Record, Store, now, public, to_ms
+
+router = APIRouter(tags=["jobs"])
+
+
+class JobRun(Body):
+    tenant_id: str | None = None
+    job_parameters: dict[str, str] | None = None
+
+
+def notebook_checker(store: Store, tenant_id: str) -> jobspec.NotebookExists:
+    """Whether a workspace path names a notebook of ``tenant_id`` (``/Workspace`` optional)."""
+    notebooks = store.table("notebooks")
+
+    def exists(path: str) -> bool:
+        alternative = (
+            path.removeprefix("/Workspace")
+            if path.startswith("/Workspace/")
+            else ("/Workspace" + path)
+        )
+        found = notebooks.get(path) or notebooks.get(alternative)
+        return found is not None and found["tenant_id"] == tenant_id
+
+    return exists
+
+
+def find_job(store: Store, job_id: int, tenant_id: str | None) -> Record:
+    record = store.table("jobs").get(str(job_id))
+    if record is None:
+        raise not_found(f"job {job_id} not found")
+    return enforce_tenant(record, tenant_id, f"job {job_id}")
+
+
+def _tenant_of(body: dict[str, Any]) -> str:
+    tenant_id = body.get("tenant_id")
+    if not isinstance(tenant_id, str):
+        raise invalid("tenant_id is required and must be a string")
+    return check_tenant(tenant_id)
+
+
+@router.post("/databricks/jobs", status_code=201)
+def create_job(store: StoreDep, body: Annotated[dict[str, Any], JsonBody()]) -> dict[str, Any]:
+    tenant_id = _tenant_of(body)
+    managed_by = body.get("managed_by")
+    if managed_by is not None and not isinstance(managed_by, str):
+        raise invalid("managed_by must be a string")
+    raw = {k: v for k, v in body.items() if k not in ("tenant_id", "managed_by")}
+    with store.mutate():
+        settings = jobspec.normalize_settings(raw, notebook_checker(store, tenant_id))
+        job_id = store.next("job_id") + 100_000
+        created = to_ms(now())
+        record: Record = {
+            "tenant_id": tenant_id,
+            "job_id": job_id,
+            "creator_user_name": CREATOR,
+            "run_as_user_name": CREATOR,
+            "created_time": created,
+            "managed_by": managed_by,
+            "settings": settings,
+        }
+        store.insert("jobs", str(job_id), record)
+    return {"job_id": job_id, "job_url": f"{WORKSPACE_HOST}/jobs/{job_id}", "created_time": created}
+
+
+@router.get("/databricks/jobs")
+def list_jobs(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
+    with store.lock:
+        owned = [r for r in store.table("jobs").values() if r["tenant_id"] == tenant_id]
+        items, token = paginate(f"jobs:{tenant_id}", owned, page, public)
+    return {"jobs": items, "next_page_token": token}
+
+
+@router.get("/databricks/jobs/{job_id}")
+def get_job(store: StoreDep, job_id: int, tenant_id: str | None = None) -> dict[str, Any]:
+    with store.lock:
+        return public(find_job(store, job_id, tenant_id))
+
+
+@router.delete("/databricks/jobs/{job_id}", status_code=204)
+def delete_job(store: StoreDep, job_id: int, tenant_id: str | None = None) -> Response:
+    with store.mutate():
+        find_job(store, job_id, tenant_id)
+        del store.table("jobs")[str(job_id)]
+        table = store.table("runs")
+        for key in [k for k, r in table.items() if r["job_id"] == job_id]:
+            del table[key]
+    return Response(status_code=204)
+
+
+@router.post("/databricks/jobs/{job_id}/reset")
+def reset_job(
+    store: StoreDep, job_id: int, body: Annotated[dict[str, Any], JsonBody()]
+) -> dict[str, Any]:
+    tenant_id = body.get("tenant_id")
+    if tenant_id is not None and not isinstance(tenant_id, str):
+        raise invalid("tenant_id must be a string")
+    unknown = set(body) - {"tenant_id", "new_settings", "job_id"}
+    if unknown or "new_settings" not in body:
+        raise invalid("reset takes {tenant_id, new_settings}")
+    with store.mutate():
+        record = find_job(store, job_id, tenant_id)
+        checker = notebook_checker(store, record["tenant_id"])
+        record["settings"] = jobspec.normalize_settings(body["new_settings"], checker)
+    return {}
+
+
+@router.post("/databricks/jobs/{job_id}/run")
+def run_job(store: StoreDep, job_id: int, body: JobRun | None = None) -> dict[str, Any]:
+    body = body or JobRun()
+    with store.mutate():
+        job = find_job(store, job_id, body.tenant_id)
+        settings = job["settings"]
+        active = [
+            r
+            for r in store.table("runs").values()
+            if r["job_id"] == job_id and runs.is_active(r, store)
+        ]
+        limit = settings["max_concurrent_runs"]
+        skip = (
+            f"Skipping this run: {len(active)} run(s) active, max_concurrent_runs is {limit}"
+            if len(active) >= limit
+            else None
+        )
+        paths = [
+            t["notebook_task"]["notebook_path"]
+            for t in settings["tasks"]
+            if t.get("notebook_task", {}).get("source") == "WORKSPACE"
+        ]
+        run = runs.start_run(
+            store,
+            tenant_id=job["tenant_id"],
+            job_id=job_id,
+            run_name=settings["name"],
+            parameters=dict(body.job_parameters or {}),
+            notebook_paths=[_stored_path(store, p) for p in paths],
+            skip_reason=skip,
+        )
+    return {
+        "run_id": run["run_id"],
+        "number_in_job": run["number_in_job"],
+        "run_page_url": run["run_page_url"],
+    }
+
+
+def _stored_path(store: Store, path: str) -> str:
+    notebooks = store.table("notebooks")
+    if path in notebooks:
+        return path
+    if path.startswith("/Workspace/") and path.removeprefix("/Workspace") in notebooks:
+        return path.removeprefix("/Workspace")
+    return path if path.startswith("/Workspace/") else "/Workspace" + path
+
+
+@router.get("/databricks/jobs/{job_id}/runs")
+def list_job_runs(
+    store: StoreDep,
+    job_id: int,
+    limit: int = Query(25, ge=1, le=1000),
+    tenant_id: str | None = None,
+) -> dict[str, Any]:
+    with store.lock:
+        find_job(store, job_id, tenant_id)
+        return {"runs": runs.job_runs(store, job_id, limit)}

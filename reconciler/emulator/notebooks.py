@@ -1,0 +1,188 @@
+"""Notebooks: workspace objects holding source text.
+
+A notebook is addressed by its absolute workspace path (default
+``/Workspace/AgentProvision/{tenant_id}/{name}``); paths are unique across the
+workspace, so a path another tenant holds is taken (409) yet invisible (404 on
+reads). The server assigns ``object_id`` and keeps ``content_sha256`` (hex
+SHA-256 of the UTF-8 content) and ``size`` so callers can compare content
+without downloading it; lists never carry the content.
+
+``execute`` starts a one-time run of a notebook; its status is served by
+:mod:`reconciler.emulator.runs`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import Field
+
+from reconciler.emulator import runs
+from reconciler.emulator.common import WORKSPACE_HOST, Body, StoreDep, check_tenant
+from reconciler.emulator.errors import already_exists, invalid, not_found
+from reconciler.emulator.paging import PageDep, paginate
+from reconciler.emulator.store import Record, Store, now, public, to_ms
+
+router = APIRouter(tags=["notebooks"])
+
+LANGUAGES = ("PYTHON", "SQL", "SCALA", "R")
+
+
+class NotebookCreate(Body):
+    tenant_id: str
+    name: str = Field(min_length=1, max_length=255)
+    language: str
+    content: str
+    path: str | None = None
+    overwrite: bool = False
+    managed_by: str | None = None
+
+
+class NotebookUpdate(Body):
+    path: str | None = None
+    content: str
+    language: str | None = None
+
+
+class NotebookExecute(Body):
+    tenant_id: str
+    notebook_path: str
+    parameters: dict[str, str] | None = None
+
+
+def check_language(language: str) -> str:
+    upper = language.upper()
+    if upper not in LANGUAGES:
+        raise invalid(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    return upper
+
+
+def check_path(path: str) -> str:
+    """An absolute, normalised workspace path, or a 400."""
+    parts = path.split("/")
+    if (
+        not path.startswith("/")
+        or path.endswith("/")
+        or any(p in ("", ".", "..") for p in parts[1:])
+    ):
+        raise invalid(f"notebook path {path!r} must be absolute, without '.', '..' or '//'")
+    return path
+
+
+def render_notebook(record: Record, *, with_content: bool = False) -> dict[str, Any]:
+    view = public(record)
+    if with_content:
+        view["content"] = record["_content"]
+    return view
+
+
+def find_notebook(store: Store, tenant_id: str | None, path: str) -> Record:
+    """The tenant's notebook at ``path``, or a 404 (also for another tenant's)."""
+    record = store.table("notebooks").get(path)
+    if record is None or (tenant_id is not None and record["tenant_id"] != tenant_id):
+        raise not_found(f"notebook {path!r} not found")
+    return record
+
+
+def _set_content(record: Record, content: str) -> None:
+    encoded = content.encode("utf-8")
+    record["_content"] = content
+    record["content_sha256"] = hashlib.sha256(encoded).hexdigest()
+    record["size"] = len(encoded)
+    record["modified_at"] = to_ms(now())
+
+
+def _new_record(store: Store, body: NotebookCreate, path: str, language: str) -> Record:
+    object_id = store.next("object_id") + 1_000_000_000
+    record: Record = {
+        "tenant_id": body.tenant_id,
+        "path": path,
+        "object_id": object_id,
+        "object_type": "NOTEBOOK",
+        "language": language,
+        "created_at": to_ms(now()),
+        "url": f"{WORKSPACE_HOST}/editor/notebooks/{object_id}",
+        "managed_by": body.managed_by,
+    }
+    _set_content(record, body.content)
+    return record
+
+
+@router.post("/databricks/notebooks", status_code=201)
+def create_notebook(store: StoreDep, body: NotebookCreate) -> dict[str, Any]:
+    check_tenant(body.tenant_id)
+    if "/" in body.name:
+        raise invalid("name must not contain '/'; give a full path in 'path' instead")
+    language = check_language(body.language)
+    path = check_path(body.path or f"/Workspace/AgentProvision/{body.tenant_id}/{body.name}")
+    with store.mutate():
+        existing = store.table("notebooks").get(path)
+        if existing is not None:
+            if not body.overwrite or existing["tenant_id"] != body.tenant_id:
+                raise already_exists(f"notebook {path!r} already exists")
+            existing["language"] = language
+            if body.managed_by is not None:
+                existing["managed_by"] = body.managed_by
+            _set_content(existing, body.content)
+            return render_notebook(existing)
+        record = store.insert("notebooks", path, _new_record(store, body, path, language))
+        return render_notebook(record)
+
+
+@router.get("/databricks/notebooks")
+def list_notebooks(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
+    with store.lock:
+        owned = [r for r in store.table("notebooks").values() if r["tenant_id"] == tenant_id]
+        items, token = paginate(f"notebooks:{tenant_id}", owned, page, render_notebook)
+    return {"notebooks": items, "next_page_token": token}
+
+
+@router.get("/databricks/notebooks/runs/{run_id}")
+def get_notebook_run(store: StoreDep, run_id: int, tenant_id: str | None = None) -> dict[str, Any]:
+    return runs.read_run(store, run_id, tenant_id)
+
+
+@router.post("/databricks/notebooks/execute")
+def execute_notebook(store: StoreDep, body: NotebookExecute) -> dict[str, Any]:
+    with store.mutate():
+        notebook = find_notebook(store, body.tenant_id, body.notebook_path)
+        run = runs.start_run(
+            store,
+            tenant_id=body.tenant_id,
+            job_id=None,
+            run_name=notebook["path"].rsplit("/", 1)[-1],
+            parameters=dict(body.parameters or {}),
+            notebook_paths=[notebook["path"]],
+        )
+        return {"run_id": run["run_id"], "run_page_url": run["run_page_url"]}
+
+
+@router.get("/databricks/notebooks/{tenant_id}")
+def get_notebook(store: StoreDep, tenant_id: str, path: str = Query(...)) -> dict[str, Any]:
+    with store.lock:
+        return render_notebook(find_notebook(store, tenant_id, path), with_content=True)
+
+
+@router.put("/databricks/notebooks/{tenant_id}")
+def update_notebook(
+    store: StoreDep, tenant_id: str, body: NotebookUpdate, path: str = Query(...)
+) -> dict[str, Any]:
+    if body.path is not None and body.path != path:
+        raise invalid(f"body path {body.path!r} differs from the path parameter {path!r}")
+    language = check_language(body.language) if body.language is not None else None
+    with store.mutate():
+        record = find_notebook(store, tenant_id, path)
+        if language is not None:
+            record["language"] = language
+        _set_content(record, body.content)
+        return render_notebook(record)
+
+
+@router.delete("/databricks/notebooks/{tenant_id}", status_code=204)
+def delete_notebook(store: StoreDep, tenant_id: str, path: str = Query(...)) -> Response:
+    with store.mutate():
+        find_notebook(store, tenant_id, path)
+        del store.table("notebooks")[path]
+    return Response(status_code=204)

@@ -1,0 +1,5 @@
+"""Placeholder router."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
