@@ -13,13 +13,17 @@ short transaction, committed before the method returns:
    step in flight.
 3. :meth:`~StateStore.finish_apply` stamps the outcome.
 
+Wrapping the three in :meth:`~StateStore.tenant_lock` keeps a second apply of
+the same tenant from starting (from a plan made meanwhile) until the first is done.
+
 The store keeps only what it is given; specs hold file hashes, never secrets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from reconciler.errors import StateError
 from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.state.db import describe_database, normalize_database_url
+from reconciler.state.locks import file_tenant_lock, postgres_tenant_lock
 from reconciler.state.models import ApplyRow, ApplyStepRow, ResourceRow, TenantRow, utcnow
 from reconciler.state.open import open_engine
 from reconciler.state.records import (
@@ -72,6 +77,20 @@ class StateStore:
         """
         normalized = normalize_database_url(url)
         return cls(open_engine(normalized), description=describe_database(normalized))
+
+    def tenant_lock(self, tenant: str) -> AbstractContextManager[None]:
+        """Hold the tenant's lock for the duration of a ``with`` block.
+
+        Wrap ``begin_apply`` .. ``finish_apply`` in it so two applies of one
+        tenant never interleave; a second holder gets :class:`StateError`
+        ("tenant X is being applied by another process") at once instead of
+        waiting. The lock dies with the process that holds it.
+        """
+        if self._engine.dialect.name == "postgresql":
+            return postgres_tenant_lock(self._engine, tenant)
+        database = self._engine.url.database
+        memory = database in (None, "", ":memory:")
+        return file_tenant_lock(None if memory else Path(str(database)), tenant)
 
     def close(self) -> None:
         """Release every pooled connection."""

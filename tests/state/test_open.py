@@ -47,6 +47,7 @@ def test_unreachable_postgres_is_one_clear_line_without_password() -> None:
         assert SECRET not in text
 
 
+@pytest.mark.postgres
 def test_missing_postgres_database_names_it(pg_url: str) -> None:
     url = pg_url.rsplit("/", 1)[0] + "/no_such_database"
     with pytest.raises(StateError, match='database "no_such_database" does not exist'):

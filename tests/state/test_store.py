@@ -233,3 +233,27 @@ def _updated_at(db_url: str) -> dict[str, datetime]:
             return {name: at for name, at in rows}
     finally:
         engine.dispose()
+
+
+def test_tenant_lock_excludes_a_second_holder(db_url: str) -> None:
+    first, second = StateStore.open(db_url), StateStore.open(db_url)
+    try:
+        with first.tenant_lock("acme"):
+            with pytest.raises(StateError, match="being applied by another process"):
+                second.tenant_lock("acme").__enter__()
+            with second.tenant_lock("zeta"):  # other tenants are not blocked
+                pass
+        with second.tenant_lock("acme"):  # released on exit
+            pass
+    finally:
+        first.close()
+        second.close()
+
+
+def test_tenant_lock_works_in_memory() -> None:
+    with (
+        StateStore.open("sqlite://") as store,
+        store.tenant_lock("acme"),
+        pytest.raises(StateError, match="being applied"),
+    ):
+        store.tenant_lock("acme").__enter__()
