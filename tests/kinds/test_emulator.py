@@ -152,16 +152,9 @@ async def test_notebook_lifecycle(client: ConnectorClient) -> None:
     await delete_twice(client, seen)
 
 
-JOB = {
-    "tasks": [
-        {"key": "extract", "notebook": "/Workspace/AgentProvision/acme/etl"},
-        {
-            "key": "load",
-            "notebook": "/Workspace/AgentProvision/acme/etl",
-            "depends_on": ["extract"],
-        },
-    ],
-}
+EXTRACT = {"key": "extract", "notebook": "/Workspace/AgentProvision/acme/etl"}
+LOAD = {"key": "load", "notebook": "/Workspace/AgentProvision/acme/etl", "depends_on": ["extract"]}
+JOB = {"tasks": [EXTRACT, LOAD]}
 
 
 async def test_job_lifecycle(client: ConnectorClient) -> None:
@@ -176,8 +169,8 @@ async def test_job_lifecycle(client: ConnectorClient) -> None:
         "email_notifications": {"on_failure": ["ops@example.com"]},
     }
     new_spec["tasks"] = [
-        *JOB["tasks"][:1],
-        {**JOB["tasks"][1], "parameters": {"day": "1"}, "max_retries": 2, "timeout_seconds": 60},
+        EXTRACT,
+        {**LOAD, "parameters": {"day": "1"}, "max_retries": 2, "timeout_seconds": 60},
     ]
     seen = await change(client, seen, desired("Job", "nightly", new_spec))
     await delete_twice(client, seen)
