@@ -118,8 +118,9 @@ def _message(kind: str, error: Mapping[str, Any]) -> str:
     if kind in _TEMPLATES:
         return f"{_TEMPLATES[kind]}{got}"
     message = str(error.get("msg", "invalid value"))
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
+    if kind in ("value_error", "assertion_error"):  # our own validators word these fully
+        message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        got = ""
     return f"{message[:1].lower()}{message[1:]}{got}"
 
 

@@ -117,7 +117,8 @@ class TenantResolver:
         doc = entry.doc
         resolvable = self._check_references(entry)
         if self.context is None or not resolvable:
-            validate(doc, self.report, skip_references=True)
+            if entry.key.kind != "Tenant":  # an invalid Tenant was reported by the caller
+                validate(doc, self.report, skip_references=True)
             return
         spec = substitute(doc.data.get("spec"), lambda ref: self._value(ref))
         model = validate(doc, self.report, {**doc.data, "spec": spec})

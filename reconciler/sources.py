@@ -139,9 +139,10 @@ def _known_kind(rel: str, doc: ParsedDocument, report: Report) -> str | None:
     if kind is None:
         report.add_at(rel, doc.start, f"missing required field `kind`; {expected}", "kind")
         return None
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         hint = did_you_mean(str(kind), kinds)
-        message = f"unknown kind `{kind}`{hint or ''}; {expected}"
+        listed = f" (kinds: {', '.join(kinds)})" if hint else f"; {expected}"
+        message = f"unknown kind `{kind}`{hint}{listed}"
         report.add_at(rel, doc.value_position(("kind",)), message, "kind")
         return None
     return str(kind)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+import yaml.reader
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 FieldPath = tuple[str | int, ...]
@@ -83,17 +84,45 @@ def parse_documents(text: str) -> tuple[list[ParsedDocument], YamlFault | None]:
     problems can be reported in the same run.
     """
     documents: list[ParsedDocument] = []
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # control characters are rejected up front
+        return documents, _reader_fault(text, exc)
     try:
         for index, node, data in _iter_nodes(loader):
             documents.append(_describe(index, node, data))
-    except yaml.MarkedYAMLError as exc:
-        return documents, YamlFault(Position.of(exc.problem_mark), _yaml_message(exc))
-    except yaml.YAMLError as exc:
-        return documents, YamlFault(Position(1, 1), f"invalid YAML: {exc}")
+    except (yaml.YAMLError, _AliasFault) as exc:
+        return documents, _fault(exc)
     finally:
         loader.dispose()
     return documents, None
+
+
+def _reader_fault(text: str, exc: yaml.reader.ReaderError) -> YamlFault:
+    before = text[: exc.position]
+    where = Position(before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1)
+    return YamlFault(where, f"invalid YAML: character #x{exc.character:04x} is not allowed")
+
+
+def _fault(exc: Exception) -> YamlFault:
+    if isinstance(exc, _AliasFault):
+        return YamlFault(exc.position, exc.message)
+    if isinstance(exc, yaml.MarkedYAMLError):
+        return YamlFault(Position.of(exc.problem_mark), _yaml_message(exc))
+    return YamlFault(Position(1, 1), f"invalid YAML: {exc}")
+
+
+class _AliasFault(Exception):
+    """An alias that contains itself, or aliases that expand to an enormous document."""
+
+    def __init__(self, position: Position, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+        self.message = message
+
+
+MAX_NODES = 100_000
+"""How many values one document may expand to (aliases included) before it is refused."""
 
 
 def _iter_nodes(loader: yaml.SafeLoader) -> Iterator[tuple[int, Node, Any]]:
@@ -131,13 +160,28 @@ class _PositionWalker:
     """Walks a composed node tree, recording where each field path is written."""
 
     def __init__(self) -> None:
+        self.active: set[int] = set()  # nodes on the current path, to catch recursive aliases
+        self.visited = 0
         self.values: dict[FieldPath, Position] = {}
         self.keys: dict[FieldPath, Position] = {}
         self.duplicates: list[tuple[FieldPath, Position, Position]] = []
 
     def walk(self, node: Node, path: FieldPath) -> None:
         """Record the position of ``node`` at ``path`` and of everything below it."""
-        self.values[path] = Position.of(node.start_mark)
+        here = Position.of(node.start_mark)
+        self.visited += 1
+        if id(node) in self.active:
+            raise _AliasFault(here, "invalid YAML: an alias refers to a value that contains it")
+        if self.visited > MAX_NODES:
+            raise _AliasFault(
+                here, f"document expands to more than {MAX_NODES} values; use fewer aliases"
+            )
+        self.values[path] = here
+        self.active.add(id(node))
+        self._walk_children(node, path)
+        self.active.discard(id(node))
+
+    def _walk_children(self, node: Node, path: FieldPath) -> None:
         if isinstance(node, SequenceNode):
             for i, item in enumerate(node.value):
                 self.walk(item, (*path, i))
