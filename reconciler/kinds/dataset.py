@@ -45,7 +45,7 @@ SIMPLE_TYPES = frozenset(
     {"string", "int", "bigint", "smallint", "tinyint", "double", "float", "boolean", "date"}
     | {"timestamp", "binary"}
 )
-DECIMAL = re.compile(r"^decimal\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\)$")
+DECIMAL = re.compile(r"^decimal(?:\s*\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?$")
 FORMATS_BY_EXTENSION = {
     ".csv": "csv",
     ".parquet": "parquet",
@@ -60,6 +60,8 @@ SourceFormat = Literal["csv", "parquet", "json", "xlsx"]
 def normalize_type(text: str) -> str:
     """A Spark SQL type in canonical form (``DECIMAL(10, 2)`` → ``decimal(10,2)``).
 
+    A bare ``decimal`` is Spark's ``decimal(10,0)``.
+
     Raises ValueError for anything that is not one of the supported types.
     """
     lowered = text.strip().lower()
@@ -69,7 +71,7 @@ def normalize_type(text: str) -> str:
     if not match:
         supported = ", ".join(sorted(SIMPLE_TYPES)) + ", decimal(p,s)"
         raise ValueError(f"unsupported column type {text!r}; use one of: {supported}")
-    precision, scale = int(match[1]), int(match[2] or 0)
+    precision, scale = int(match[1] or 10), int(match[2] or 0)
     if not 1 <= precision <= 38 or scale > precision:
         raise ValueError(
             f"decimal({precision},{scale}) needs 1 <= precision <= 38, scale <= precision"

@@ -147,6 +147,7 @@ VALID: list[tuple[str, str, dict[str, Any]]] = [
         {"tenantId": "acme-2", "policy": {"prune": False, "drift": "report"}},
     ),
     ("dataset-decimal", "Dataset", {"columns": [{"name": "a", "type": "DECIMAL(10, 2)"}]}),
+    ("dataset-bare-decimal", "Dataset", {"columns": [{"name": "a", "type": "decimal"}]}),
     ("dataset-schema-alias", "Dataset", {**DATASET, "schema": "sales"}),
     ("notebook-upper-language", "Notebook", {**NB, "language": "SQL"}),
     ("job-cron-seven-fields", "Job", {**JOB, "schedule": {"cron": "0 0 2 ? * MON-FRI 2030"}}),
