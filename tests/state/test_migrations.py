@@ -56,7 +56,7 @@ def test_postgres_uses_jsonb_with_gin_indexes(pg_url: str) -> None:
     engine = create_state_engine(normalize_database_url(pg_url))
     try:
         with engine.connect() as connection:
-            types = dict(
+            types: dict[str, str] = dict(
                 connection.execute(
                     text(
                         "SELECT column_name, data_type FROM information_schema.columns "
@@ -65,7 +65,7 @@ def test_postgres_uses_jsonb_with_gin_indexes(pg_url: str) -> None:
                     )
                 ).all()
             )
-            indexes = dict(
+            indexes: dict[str, str] = dict(
                 connection.execute(
                     text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'resources'")
                 ).all()

@@ -227,6 +227,8 @@ def create_database(server_url: str) -> str:
 def drop_database(server_url: str, database_url: str) -> None:
     """Drop a test database, ending any connection still open on it first."""
     name = make_url(database_url).database
+    if not name:
+        raise ValueError(f"{redact_database_url(database_url)} names no database to drop")
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
