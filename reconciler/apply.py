@@ -63,17 +63,18 @@ async def apply_tenant(
     steps = plan.actionable
     if not steps:
         return ApplyResult(plan.tenant, None, ())
-    apply_id = store.begin_apply(
-        plan.tenant,
-        expected_serial=plan.serial,
-        actor=actor,
-        git_commit=git_commit,
-        summary=plan.counts(),
-    )
-    runner = _Runner(plan, store, client, apply_id, parallelism, listener or _quiet)
-    results = await runner.run(steps)
-    outcome = "failed" if any(r.outcome != "ok" for r in results) else "succeeded"
-    store.finish_apply(apply_id, outcome=outcome, summary=_summary(results))
+    with store.tenant_lock(plan.tenant):
+        apply_id = store.begin_apply(
+            plan.tenant,
+            expected_serial=plan.serial,
+            actor=actor,
+            git_commit=git_commit,
+            summary=plan.counts(),
+        )
+        runner = _Runner(plan, store, client, apply_id, parallelism, listener or _quiet)
+        results = await runner.run(steps)
+        outcome = "failed" if any(r.outcome != "ok" for r in results) else "succeeded"
+        store.finish_apply(apply_id, outcome=outcome, summary=_summary(results))
     return ApplyResult(plan.tenant, apply_id, results)
 
 

@@ -17,8 +17,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from reconciler.errors import ConfigError
-
-DEFAULT_DATABASE_URL = "sqlite:///.reconciler/state.db"
+from reconciler.state.db import DEFAULT_DATABASE_URL
 
 
 class Settings(BaseModel):
