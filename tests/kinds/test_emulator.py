@@ -274,3 +274,24 @@ async def test_binary_column_round_trips(client: ConnectorClient) -> None:
     columns = [{"name": "id", "type": "int"}, {"name": "blob", "type": "binary"}]
     seen = await apply(client, desired("Dataset", "blobs", {"columns": columns}))
     await delete_twice(client, seen)
+
+
+async def test_endpoint_update_waits_out_a_deploy_in_progress(client: ConnectorClient) -> None:
+    """A config PUT during a deploy is refused (409); update waits for the deploy and retries."""
+    kind = KINDS["ServingEndpoint"]
+    first = desired("ServingEndpoint", "busy", ENDPOINT)
+    await kind.create(client, TENANT, first)
+    seen = await observe(client, "ServingEndpoint", "busy")
+    assert seen is not None and not seen.ready
+    second = desired("ServingEndpoint", "busy", {**ENDPOINT, "scale_to_zero": False})
+    await kind.update(client, TENANT, second, seen, frozenset({"scale_to_zero"}))
+    await kind.wait_ready(client, TENANT, "busy", seen.remote_id)
+    seen = await observe(client, "ServingEndpoint", "busy")
+    assert seen is not None and seen.spec == second.spec and seen.ready
+
+
+async def test_objects_made_by_others_are_not_marked_managed(client: ConnectorClient) -> None:
+    body = {"tenant_id": "acme", "name": "adhoc", "language": "PYTHON", "content": "1"}
+    await client.post("/databricks/notebooks", json=body)
+    seen = await observe(client, "Notebook", "/Workspace/AgentProvision/acme/adhoc")
+    assert seen is not None and not seen.managed
