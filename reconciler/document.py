@@ -62,17 +62,20 @@ class DocumentBase(BaseModel):
 
 def _document_model(kind: Kind) -> type[DocumentBase]:
     """Build ``<Kind>Document``: the envelope with ``kind`` fixed and ``spec`` typed."""
-    model = create_model(
-        f"{kind.kind}Document",
-        __base__=DocumentBase,
-        __doc__=f"A `{kind.kind}` spec document.",
-        apiVersion=(
+    fields: dict[str, Any] = {
+        "apiVersion": (
             Literal["agentprovision.ai/v1"],
             Field(description=f"Always `{API_VERSION}`."),
         ),
-        kind=(Literal[kind.kind], Field(description="The resource kind of this document.")),  # type: ignore[valid-type]
-        metadata=(Metadata, Field(description="Name and labels of the resource.")),
-        spec=(kind.spec_model, Field(description=f"What the `{kind.kind}` should look like.")),
+        "kind": (Literal[kind.kind], Field(description="The resource kind of this document.")),
+        "metadata": (Metadata, Field(description="Name and labels of the resource.")),
+        "spec": (kind.spec_model, Field(description=f"What the `{kind.kind}` should look like.")),
+    }
+    model: type[DocumentBase] = create_model(
+        f"{kind.kind}Document",
+        __base__=DocumentBase,
+        __doc__=f"A `{kind.kind}` spec document.",
+        **fields,
     )
     return model
 

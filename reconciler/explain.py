@@ -66,14 +66,17 @@ def data_path(loc: FieldPath, data: Any) -> FieldPath:
     path: list[str | int] = []
     current = data
     for segment in loc:
-        if (isinstance(current, Mapping) and segment in current) or (
-            isinstance(current, list) and isinstance(segment, int) and segment < len(current)
-        ):
+        if _has(current, segment):
             current = current[segment]
-        else:
-            continue
-        path.append(segment)
+            path.append(segment)
+        # otherwise the segment is not in the data: a union tag or a validator's name
     return tuple(path)
+
+
+def _has(container: Any, segment: str | int) -> bool:
+    if isinstance(container, Mapping):
+        return segment in container
+    return isinstance(container, list) and isinstance(segment, int) and segment < len(container)
 
 
 def _allowed_hint(allowed: Sequence[str]) -> str:

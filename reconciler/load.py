@@ -144,10 +144,11 @@ def _load_tenant(group: _TenantGroup, report: Report) -> TenantDesired | None:
     """Resolve, validate and normalise one tenant's documents (None when it has problems)."""
     before = len(report.problems)
     tenant = group.tenant
-    model = validate(tenant, report) if tenant.name is not None else None
+    name = tenant.name or ""
+    model = validate(tenant, report) if name else None
     spec = model.spec if model is not None else None
-    context = tenant_context(tenant.name, spec) if isinstance(spec, TenantSpec) else None
-    resolver = TenantResolver(tenant.name or "", context, group.root, report)
+    context = tenant_context(name, spec) if isinstance(spec, TenantSpec) else None
+    resolver = TenantResolver(name, context, group.root, report)
     resources = resolver.resolve([tenant, *group.members])
     if context is None or not isinstance(spec, TenantSpec) or len(report.problems) > before:
         return None

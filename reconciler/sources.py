@@ -124,12 +124,21 @@ def _report_duplicate_keys(rel: str, doc: ParsedDocument, report: Report) -> Non
         report.add_at(rel, second, message, dotted(path))
 
 
+_TYPE_NAMES = {
+    list: "a list",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true/false",
+}
+
+
 def _known_kind(rel: str, doc: ParsedDocument, report: Report) -> str | None:
     """The document's ``kind`` when it is one of the registry's, else report why not."""
     kinds = list(KINDS)
     expected = f"expected one of {', '.join(kinds)}"
     if not isinstance(doc.data, dict):
-        got = type(doc.data).__name__.replace("str", "a string").replace("list", "a list")
+        got = _TYPE_NAMES.get(type(doc.data), "a single value")
         message = (
             f"a document must be a mapping with apiVersion, kind, metadata and spec; got {got}"
         )
