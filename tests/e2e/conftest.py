@@ -34,6 +34,14 @@ class World:
     specs: Path
     api: httpx.Client
     run: Callable[..., CliResult]
+    emulator_url: str
+
+    def counters(self) -> dict[str, int]:
+        """Requests the emulator has served, by route."""
+        response = self.api.get(self.emulator_url + "/_emulator/counters")
+        response.raise_for_status()
+        requests: dict[str, int] = response.json()["requests"]
+        return requests
 
     def changes(self, path: Path | None = None) -> list[dict[str, Any]]:
         """Every non-no-op resource change of a JSON plan."""
@@ -70,4 +78,4 @@ def world(
     headers = {"Authorization": f"Bearer {emulator.api_key}"}
     base = emulator.url + "/agentprovision/v1/databricks"
     with httpx.Client(base_url=base, headers=headers, timeout=10) as api:
-        yield World(specs, api, run)
+        yield World(specs, api, run, emulator.url)

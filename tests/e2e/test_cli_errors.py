@@ -33,17 +33,17 @@ def _break_a_document(specs: Path) -> Path:
 
 def test_bad_document_fails_before_any_connector_call_or_state_write(world: World) -> None:
     doc = _break_a_document(world.specs)
-    before = world.api.get("/_emulator/counters", headers={}).json()
+    before = world.counters()
     result = world.run("apply", str(world.specs), "--auto-approve")
     assert result.code == 1
     rel = doc.relative_to(world.specs).as_posix()
     assert rel in result.err and "taskz" in result.err
     assert "Traceback" not in result.err
-    after = world.api.get("/_emulator/counters").json()
+    after = world.counters()
     changed = {
         route: n
-        for route, n in after["requests"].items()
-        if n != before["requests"].get(route) and "_emulator" not in route
+        for route, n in after.items()
+        if n != before.get(route) and "_emulator" not in route
     }
     assert changed == {}, "nothing may be sent to the connector"
 
