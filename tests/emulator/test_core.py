@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 
@@ -173,3 +175,24 @@ def test_state_survives_restart_with_a_state_file(tmp_path) -> None:
         assert ok(c.get(f"/databricks/jobs/{job['job_id']}"))["settings"]["name"] == "j"
         again = make_notebook(c, "second")
         assert again["object_id"] != notebook["object_id"]
+
+
+def test_concurrent_creates_get_unique_ids(emulator: RunningEmulator) -> None:
+    def create(worker: int) -> list[int]:
+        with httpx.Client(
+            base_url=emulator.api_url, headers={"Authorization": "Bearer test-key"}
+        ) as c:
+            return [make_notebook(c, f"w{worker}-{n}")["object_id"] for n in range(10)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = [i for batch in pool.map(create, range(8)) for i in batch]
+    assert len(set(ids)) == 80
+    with httpx.Client(base_url=emulator.api_url, headers={"Authorization": "Bearer test-key"}) as c:
+        listed, _ = collect_pages(c, "/databricks/notebooks", "notebooks", 500, tenant_id=TENANT)
+    assert len(listed) == 80
+
+
+def test_openapi_document_is_served(emulator: RunningEmulator) -> None:
+    paths = ok(httpx.get(emulator.url + "/openapi.json"))["paths"]
+    assert "/agentprovision/v1/databricks/jobs/{job_id}" in paths
+    assert "/agentprovision/v1/databricks/datasets/upload" in paths
