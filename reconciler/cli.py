@@ -20,14 +20,15 @@ from pathlib import Path
 from rich.console import Console
 
 from reconciler import __version__
+from reconciler.apply import StepListener
 from reconciler.config import Settings
 from reconciler.errors import ReconcilerError, SpecError
 from reconciler.load import TenantDesired, load_path
 from reconciler.mcp.client import ConnectorClient
-from reconciler.plan import Plan
+from reconciler.plan import Plan, ResourceChange
 from reconciler.reconcile import apply_plan, plan_tenants
 from reconciler.render.jsonout import render_apply_json, render_plan_json
-from reconciler.render.text import render_apply, render_plan
+from reconciler.render.text import make_console, render_apply, render_plan
 from reconciler.state import StateStore
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -155,7 +156,7 @@ async def _apply(
 ) -> int:
     url, key = settings.connector()
     store = StateStore.open(settings.database_url)
-    console = Console(stderr=args.format == "json")
+    console = make_console(stderr=args.format == "json")
     try:
         async with ConnectorClient(url, key) as client:
             plan = await plan_tenants(tenants, store=store, client=client, adopt=args.adopt)
@@ -189,7 +190,7 @@ def _print_plan(plan: Plan, fmt: str) -> None:
     if fmt == "json":
         print(render_plan_json(plan))
     else:
-        render_plan(plan, Console())
+        render_plan(plan, make_console())
 
 
 def _confirm(console: Console) -> bool:
@@ -200,15 +201,13 @@ def _confirm(console: Console) -> bool:
         return False
 
 
-def _step_printer(console: Console):  # type: ignore[no-untyped-def]
-    def listener(event: str, change, error: str | None) -> None:  # type: ignore[no-untyped-def]
+def _step_printer(console: Console) -> StepListener:
+    def listener(event: str, change: ResourceChange, error: str | None) -> None:
         address = f"{change.key.tenant}/{change.key.kind}/{change.key.name}"
-        if event == "start":
-            console.print(f"  {change.action.value} {address} …", highlight=False)
-        elif event == "ok":
-            console.print(f"  {change.action.value} {address} done", highlight=False)
-        else:
-            console.print(f"  {change.action.value} {address} {event}: {error}", highlight=False)
+        if event == "ok":
+            console.print(f"  {change.action.value} {address}: done", markup=False)
+        elif event != "start":
+            console.print(f"  {change.action.value} {address}: {event}: {error}", markup=False)
 
     return listener
 

@@ -29,6 +29,11 @@ SYMBOLS: dict[Action, tuple[str, str]] = {
 ORDER = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE, Action.FORGET, Action.ADOPT)
 
 
+def make_console(*, stderr: bool = False) -> Console:
+    """A console that never wraps long lines (logs and CI keep one line per item)."""
+    return Console(stderr=stderr, soft_wrap=True, highlight=False)
+
+
 def render_plan(plan: Plan, console: Console) -> None:
     for tenant in plan.tenants:
         _render_tenant(tenant, console)
