@@ -35,9 +35,7 @@ class Settings(BaseModel):
         env = os.environ if env is None else env
         enabled = env.get("MCP_ENABLED", "true").strip().lower()
         if enabled not in {"true", "false", "1", "0", "yes", "no"}:
-            raise ConfigError(
-                f"MCP_ENABLED={enabled!r} is not a boolean", hint="use true or false"
-            )
+            raise ConfigError(f"MCP_ENABLED={enabled!r} is not a boolean", hint="use true or false")
         return cls(
             mcp_server_url=env.get("MCP_SERVER_URL") or None,
             mcp_api_key=SecretStr(env.get("MCP_API_KEY", "")),
