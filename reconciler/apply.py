@@ -164,7 +164,8 @@ class _Runner:
         if change.action is Action.REPLACE and observed is not None:
             await kind.delete(client, ctx, observed.identity, observed.remote_id)
         if change.action in (Action.CREATE, Action.REPLACE) or observed is None:
-            remote_id = await kind.create(client, ctx, desired)
+            key = f"{self.plan.tenant}/{self.apply_id}/{change.key.kind}/{change.key.name}"
+            remote_id = await kind.create(client, ctx, desired, idempotency_key=key)
         else:
             remote_id = observed.remote_id
             if change.fields:

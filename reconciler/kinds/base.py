@@ -188,9 +188,18 @@ class Kind(ABC):
 
     @abstractmethod
     async def create(
-        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
     ) -> str:
-        """Create the object; return its remote id."""
+        """Create the object; return its remote id.
+
+        ``idempotency_key`` goes on the creating call, so a retried create cannot
+        make a second object.
+        """
 
     @abstractmethod
     async def update(

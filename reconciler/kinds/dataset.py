@@ -293,12 +293,18 @@ class Dataset(Kind):
         ]
 
     async def create(
-        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
     ) -> str:
         """Create the table, then load the source file if the document names one."""
         spec = desired.spec
         result = await client.post(
             "/databricks/datasets",
+            idempotency_key=idempotency_key,
             json={
                 "tenant_id": tenant.tenant_id,
                 "name": desired.identity.rsplit(".", 1)[1],
@@ -308,7 +314,8 @@ class Dataset(Kind):
                 "managed_by": MANAGED_BY,
             },
         )
-        await self._upload(client, tenant, desired)
+        upload_key = f"{idempotency_key}:upload" if idempotency_key else None
+        await self._upload(client, tenant, desired, idempotency_key=upload_key)
         return str((result or {}).get("table_path") or desired.identity)
 
     async def update(
@@ -339,7 +346,12 @@ class Dataset(Kind):
             return
 
     async def _upload(
-        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
     ) -> None:
         """Replace the table's rows with the source file (nothing when there is none)."""
         body = desired.blobs.get("source")
@@ -348,6 +360,7 @@ class Dataset(Kind):
         fmt = str(desired.spec["source_format"])
         await client.post(
             "/databricks/datasets/upload",
+            idempotency_key=idempotency_key,
             params={
                 "tenant_id": tenant.tenant_id,
                 "dataset_name": _dataset_name(desired.identity),

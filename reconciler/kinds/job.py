@@ -319,11 +319,17 @@ class Job(Kind):
         ]
 
     async def create(
-        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
     ) -> str:
         settings = settings_from_spec(desired.identity, desired.spec)
         result = await client.post(
             "/databricks/jobs",
+            idempotency_key=idempotency_key,
             json={"tenant_id": tenant.tenant_id, "managed_by": MANAGED_BY, **settings},
         )
         return str(result["job_id"])

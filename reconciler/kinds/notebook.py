@@ -142,10 +142,16 @@ class Notebook(Kind):
         ]
 
     async def create(
-        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
     ) -> str:
         result = await client.post(
             "/databricks/notebooks",
+            idempotency_key=idempotency_key,
             json={
                 "tenant_id": tenant.tenant_id,
                 "name": desired.key.name,

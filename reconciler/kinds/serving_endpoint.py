@@ -185,11 +185,17 @@ class ServingEndpoint(Kind):
         ]
 
     async def create(
-        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
     ) -> str:
         entity = _served_entity(desired.spec)
         result = await client.post(
             "/databricks/serving-endpoints",
+            idempotency_key=idempotency_key,
             json={
                 "tenant_id": tenant.tenant_id,
                 "name": desired.identity,

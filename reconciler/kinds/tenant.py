@@ -157,11 +157,17 @@ class Tenant(Kind):
         return [self.project(raw)]
 
     async def create(
-        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
     ) -> str:
         spec = desired.spec
         await client.post(
             "/databricks/catalogs",
+            idempotency_key=idempotency_key,
             json={
                 "tenant_id": tenant.tenant_id,
                 "catalog_name": spec["catalog_name"],

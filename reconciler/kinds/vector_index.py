@@ -222,10 +222,16 @@ class VectorIndex(Kind):
         ]
 
     async def create(
-        self, client: ConnectorClient, tenant: TenantContext, desired: DesiredResource
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
     ) -> str:
         await client.post(
             "/databricks/vector-indexes",
+            idempotency_key=idempotency_key,
             json={
                 "tenant_id": tenant.tenant_id,
                 "name": desired.identity,
