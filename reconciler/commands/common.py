@@ -1,0 +1,62 @@
+"""What several commands share: exit codes, settings → store + client, actor, git commit."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from reconciler.config import Settings
+from reconciler.mcp.client import ConnectorClient
+from reconciler.state import StateStore
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def add_path_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", type=Path, help="a tenant folder, or a folder of tenants")
+
+
+@asynccontextmanager
+async def connected(
+    settings: Settings | None = None,
+) -> AsyncIterator[tuple[StateStore, ConnectorClient]]:
+    """The state store and the connector client, both closed on the way out."""
+    settings = settings or Settings.from_env()
+    url, key = settings.connector()
+    store = StateStore.open(settings.database_url)
+    try:
+        async with ConnectorClient(url, key) as client:
+            yield store, client
+    finally:
+        store.close()
+
+
+def actor() -> str:
+    """Who is applying: user@host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = os.environ.get("USER", "unknown")
+    return f"{user}@{socket.gethostname()}"
+
+
+def git_commit(path: Path) -> str | None:
+    """The commit checked out where the spec documents live, if they are in git."""
+    folder = path if path.is_dir() else path.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
