@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 from reconciler.apply import ApplyResult, StepListener, apply_tenant
 from reconciler.kinds import KINDS
@@ -30,11 +31,12 @@ async def plan_tenant(
     *,
     store: StateStore,
     client: ConnectorClient,
-    adopt: bool = False,
+    options: PlanOptions = PlanOptions(),
 ) -> TenantPlan:
+    """Read the tenant's state, observe its remote objects, build its plan."""
     snapshot = store.read_tenant(tenant.context.name)
     observed = await observe_tenant(client, tenant.context)
-    options = PlanOptions(adopt=adopt, prune=tenant.policy.prune)
+    options = replace(options, prune=options.prune and tenant.policy.prune)
     return build_plan(
         context=tenant.context,
         order=tenant.order,
@@ -51,10 +53,10 @@ async def plan_tenants(
     *,
     store: StateStore,
     client: ConnectorClient,
-    adopt: bool = False,
+    options: PlanOptions = PlanOptions(),
 ) -> Plan:
     plans = await asyncio.gather(
-        *(plan_tenant(t, store=store, client=client, adopt=adopt) for t in tenants)
+        *(plan_tenant(t, store=store, client=client, options=options) for t in tenants)
     )
     return Plan(tuple(plans))
 

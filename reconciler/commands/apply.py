@@ -13,7 +13,7 @@ from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, gi
 from reconciler.commands.plan import add_plan_options
 from reconciler.errors import ReconcilerError
 from reconciler.load import TenantDesired, load_path
-from reconciler.plan import ResourceChange
+from reconciler.plan import PlanOptions, ResourceChange
 from reconciler.reconcile import apply_plan, plan_tenants
 from reconciler.render.jsonout import render_apply_json
 from reconciler.render.text import make_console, render_apply, render_plan
@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
 async def _apply(tenants: tuple[TenantDesired, ...], args: argparse.Namespace) -> int:
     console = make_console(stderr=args.format == "json")
     async with connected() as (store, client):
-        plan = await plan_tenants(tenants, store=store, client=client, adopt=args.adopt)
+        plan = await plan_tenants(
+            tenants, store=store, client=client, options=PlanOptions(adopt=args.adopt)
+        )
         render_plan(plan, console)
         if not any(t.actionable for t in plan.tenants):
             if args.format == "json":

@@ -7,7 +7,7 @@ import asyncio
 
 from reconciler.commands.common import EXIT_CHANGES, EXIT_OK, add_path_argument, connected
 from reconciler.load import TenantDesired, load_path
-from reconciler.plan import Plan
+from reconciler.plan import Plan, PlanOptions
 from reconciler.reconcile import plan_tenants
 from reconciler.render.jsonout import render_plan_json
 from reconciler.render.text import make_console, render_plan
@@ -43,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
 
 async def _plan(tenants: tuple[TenantDesired, ...], *, adopt: bool) -> Plan:
     async with connected() as (store, client):
-        return await plan_tenants(tenants, store=store, client=client, adopt=adopt)
+        return await plan_tenants(
+            tenants, store=store, client=client, options=PlanOptions(adopt=adopt)
+        )
 
 
 def print_plan(plan: Plan, fmt: str) -> None:

@@ -110,6 +110,7 @@ class DesiredResource:
     blobs: Mapping[str, bytes] = field(default_factory=dict)  # file bodies to upload
     adopt: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
+    lifecycle: Mapping[str, Any] = field(default_factory=dict)  # prevent_destroy, on_delete, ...
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ class RecordedResource:
     depends_on: tuple[ResourceKey, ...] = ()
     observed: Mapping[str, Any] | None = None
     status: str = "applied"
+    lifecycle: Mapping[str, Any] = field(default_factory=dict)  # as last applied; survives the YAML
 
 
 ReadFile = Callable[[str], bytes]
