@@ -49,6 +49,33 @@ class Metadata(BaseModel):
     )
 
 
+class Lifecycle(BaseModel):
+    """How the reconciler may treat the resource beyond making it match its spec.
+
+    ``prevent_destroy`` and ``on_delete`` are remembered in the state database
+    with the last apply: deleting the document does not lift them. Only an
+    apply with ``prevent_destroy: false`` written out removes the protection.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prevent_destroy: bool | None = Field(
+        default=None,
+        description="Refuse every plan that would delete or replace this resource, even after "
+        "its document is removed. Set it to false and apply to lift it.",
+    )
+    on_delete: Literal["delete", "orphan"] | None = Field(
+        default=None,
+        description="What removing the document does: `delete` the remote object, or `orphan` "
+        "it (forget it, keep it and its data). Datasets and tenants default to `orphan`.",
+    )
+    ignore_changes: list[str] = Field(
+        default_factory=list,
+        description="Spec fields (dotted paths, `*` for one segment, e.g. `tags` or "
+        "`tasks.*.parameters`) whose remote changes the reconciler leaves alone.",
+    )
+
+
 class DocumentBase(BaseModel):
     """What every kind's document model shares; ``spec`` is the kind's own model."""
 
@@ -58,6 +85,7 @@ class DocumentBase(BaseModel):
     kind: str
     metadata: Metadata
     spec: Any
+    lifecycle: Lifecycle | None = None
 
 
 def _document_model(kind: Kind) -> type[DocumentBase]:
@@ -70,6 +98,10 @@ def _document_model(kind: Kind) -> type[DocumentBase]:
         "kind": (Literal[kind.kind], Field(description="The resource kind of this document.")),
         "metadata": (Metadata, Field(description="Name and labels of the resource.")),
         "spec": (kind.spec_model, Field(description=f"What the `{kind.kind}` should look like.")),
+        "lifecycle": (
+            Lifecycle | None,
+            Field(default=None, description="Protection, deletion and ignored fields."),
+        ),
     }
     model: type[DocumentBase] = create_model(
         f"{kind.kind}Document",

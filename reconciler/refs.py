@@ -10,6 +10,10 @@ kind's ``attributes()`` offers. Write ``$${`` for a literal ``${``.
 
 Every reference is also a dependency: the referencing resource is created
 after the one it names.
+
+``${secret:NAME}`` is a secret: its value comes from the environment variable
+``NAME`` of the process that plans or applies. The field that holds it is
+sensitive: shown as ``(sensitive)`` in every output and stored only as a hash.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from reconciler.yamlpos import FieldPath
 
 _TOKEN = re.compile(r"\$?\$\{([^}]*)\}")
 _PART = re.compile(r"^[A-Za-z0-9_-]+$")
+_SECRET = re.compile(r"^secret:([A-Za-z_][A-Za-z0-9_]*)$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,16 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class SecretRef:
+    """One ``${secret:NAME}``: the value of environment variable ``NAME``."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"${{secret:{self.name}}}"
+
+
+@dataclass(frozen=True)
 class Malformed:
     """A ``${...}`` that is not of the form ``${collection.name.attribute}``."""
 
@@ -47,12 +62,16 @@ class Malformed:
     def message(self) -> str:
         return (
             f"malformed reference `{self.text}`: write `${{collection.name.attribute}}`, "
-            "e.g. `${notebooks.etl.path}` (or `$${` for a literal `${`)"
+            "e.g. `${notebooks.etl.path}`, or `${secret:NAME}` for a secret "
+            "(or `$${` for a literal `${`)"
         )
 
 
-def parse(inner: str) -> Reference | None:
-    """``"notebooks.etl.path"`` → a Reference; anything else → None."""
+def parse(inner: str) -> Reference | SecretRef | None:
+    """``"notebooks.etl.path"`` → a Reference, ``"secret:X"`` → a SecretRef; else None."""
+    secret = _SECRET.match(inner.strip())
+    if secret:
+        return SecretRef(secret.group(1))
     parts = [p.strip() for p in inner.split(".")]
     if len(parts) != 3 or not all(_PART.match(p) for p in parts):
         return None
@@ -61,7 +80,7 @@ def parse(inner: str) -> Reference | None:
 
 def references_in(
     data: Any, path: FieldPath = ()
-) -> Iterator[tuple[FieldPath, Reference | Malformed]]:
+) -> Iterator[tuple[FieldPath, Reference | SecretRef | Malformed]]:
     """Every reference (or malformed one) in ``data``, with the path of its string."""
     if isinstance(data, str):
         for match in _TOKEN.finditer(data):
@@ -77,7 +96,7 @@ def references_in(
             yield from references_in(item, (*path, i))
 
 
-def substitute(data: Any, value_of: Callable[[Reference], str]) -> Any:
+def substitute(data: Any, value_of: Callable[[Reference | SecretRef], str]) -> Any:
     """A copy of ``data`` with every reference replaced by ``value_of(reference)``.
 
     ``$${`` becomes a literal ``${``. Call it only once every reference in
@@ -92,7 +111,9 @@ def substitute(data: Any, value_of: Callable[[Reference], str]) -> Any:
     return data
 
 
-def _replacement(match: re.Match[str], value_of: Callable[[Reference], str]) -> str:
+def _replacement(
+    match: re.Match[str], value_of: Callable[[Reference | SecretRef], str]
+) -> str:
     if match.group(0).startswith("$$"):
         return match.group(0)[1:]
     ref = parse(match.group(1))

@@ -12,9 +12,12 @@ left as written, so that its other problems are reported in the same run.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from reconciler.document import Lifecycle
 from reconciler.errors import SpecError
 from reconciler.explain import did_you_mean
 from reconciler.graph import dependency_order, order_keys
@@ -22,11 +25,13 @@ from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
 from reconciler.kinds.base import (
     DesiredResource,
     FieldProblem,
+    Kind,
     ReadFile,
     ResourceKey,
+    Rule,
     TenantContext,
 )
-from reconciler.refs import Malformed, Reference, references_in, substitute
+from reconciler.refs import Malformed, Reference, SecretRef, references_in, substitute
 from reconciler.sources import Report, SourceDocument, validate
 from reconciler.yamlpos import FieldPath
 
@@ -37,9 +42,10 @@ class _Entry:
 
     key: ResourceKey
     doc: SourceDocument
-    references: list[tuple[FieldPath, Reference | Malformed]]
+    references: list[tuple[FieldPath, Reference | SecretRef | Malformed]]
     attributes: dict[str, str] | None = None  # None until resolved (or when invalid)
     depends_on: set[ResourceKey] = field(default_factory=set)
+    secrets: set[str] = field(default_factory=set)  # secret values substituted into the spec
 
 
 class TenantResolver:
@@ -105,8 +111,8 @@ class TenantResolver:
             self.report.extend(exc.problems)
             return tuple(sorted(self.entries))
 
-    def _target(self, ref: Reference | Malformed) -> ResourceKey | None:
-        if isinstance(ref, Malformed) or ref.collection not in KINDS_BY_COLLECTION:
+    def _target(self, ref: Reference | SecretRef | Malformed) -> ResourceKey | None:
+        if not isinstance(ref, Reference) or ref.collection not in KINDS_BY_COLLECTION:
             return None
         return ResourceKey(self.tenant, KINDS_BY_COLLECTION[ref.collection].kind, ref.name)
 
@@ -120,7 +126,7 @@ class TenantResolver:
             if entry.key.kind != "Tenant":  # an invalid Tenant was reported by the caller
                 validate(doc, self.report, skip_references=True)
             return
-        spec = substitute(doc.data.get("spec"), lambda ref: self._value(ref))
+        spec = substitute(doc.data.get("spec"), lambda ref: self._value(ref, entry))
         model = validate(doc, self.report, {**doc.data, "spec": spec})
         if model is None:
             return
@@ -133,6 +139,13 @@ class TenantResolver:
         except FieldProblem as exc:
             self.report.add(doc, ("spec", *exc.path), exc.message)
             return
+        lifecycle = _lifecycle(model.lifecycle)
+        for i, path in enumerate(lifecycle.get("ignore_changes", ())):
+            if path.split(".")[0] not in normalized:
+                fields = ", ".join(sorted(normalized))
+                message = f"`{path}` is not a field of this {doc.kind} (fields: {fields})"
+                self.report.add(doc, ("lifecycle", "ignore_changes", i), message)
+                return
         tenant_key = ResourceKey(self.tenant, "Tenant", self.tenant)
         deps = entry.depends_on | ({tenant_key} if entry.key != tenant_key else set())
         self.resources[entry.key] = DesiredResource(
@@ -144,9 +157,15 @@ class TenantResolver:
             blobs=blobs,
             adopt=bool(getattr(model.spec, "adopt", False)),
             labels=dict(model.metadata.labels),
+            lifecycle=lifecycle,
+            sensitive=sensitive_paths(kind, normalized, entry.secrets),
         )
 
-    def _value(self, ref: Reference) -> str:
+    def _value(self, ref: Reference | SecretRef, entry: _Entry) -> str:
+        if isinstance(ref, SecretRef):
+            value = os.environ[ref.name]
+            entry.secrets.add(value)
+            return value
         target = self._target(ref)
         assert target is not None
         attributes = self.entries[target].attributes
@@ -164,11 +183,19 @@ class TenantResolver:
         return resolvable
 
     def _check_reference(
-        self, ref: Reference | Malformed, entry: _Entry
+        self, ref: Reference | SecretRef | Malformed, entry: _Entry
     ) -> tuple[str | None, bool]:
         """(what is wrong with ``ref`` or None, whether it can be substituted now)."""
         if isinstance(ref, Malformed):
             return ref.message, False
+        if isinstance(ref, SecretRef):
+            if os.environ.get(ref.name):
+                return None, True
+            return (
+                f"secret `{ref.name}` is not set: export {ref.name} in the environment of "
+                "plan and apply (its value is never shown or stored)",
+                False,
+            )
         if ref.collection not in KINDS_BY_COLLECTION:
             collections = sorted(KINDS_BY_COLLECTION)
             hint = did_you_mean(ref.collection, collections)
@@ -203,6 +230,36 @@ class TenantResolver:
             f"`{ref}`: tenant `{self.tenant}` has no {target.kind} `{ref.name}`{hint} "
             f"({ref.collection}: {there})"
         )
+
+
+def _lifecycle(model: Lifecycle | None) -> dict[str, Any]:
+    """The lifecycle settings written out in the document (unset ones stay absent)."""
+    if model is None:
+        return {}
+    data = model.model_dump(exclude_none=True)
+    if not data.get("ignore_changes"):
+        data.pop("ignore_changes", None)
+    return data
+
+
+def sensitive_paths(
+    kind: Kind, spec: Mapping[str, Any], secrets: set[str]
+) -> tuple[tuple[str, ...], ...]:
+    """Paths of the normalised spec that hold a secret value or that the kind marks sensitive."""
+    found: list[tuple[str, ...]] = []
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                walk(value, (*path, str(key)))
+            return
+        rule = kind.rule_for(".".join(path)) if path else None
+        secret = isinstance(node, str) and any(s and s in node for s in secrets)
+        if secret or (rule is not None and rule.rule is Rule.SENSITIVE):
+            found.append(path)
+
+    walk(spec, ())
+    return tuple(found)
 
 
 def tenant_reader(root: Path, shown: str) -> ReadFile:

@@ -77,6 +77,7 @@ class Rule(StrEnum):
     SERVER_DEFAULT = "server_default"  # the server fills it when we leave it out
     OUTPUT_ONLY = "output_only"  # the server sets it; never sent, never diffed
     IGNORED = "ignored"  # never diffed
+    SENSITIVE = "sensitive"  # a secret: shown as (sensitive), stored only as a hash
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class DesiredResource:
     adopt: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
     lifecycle: Mapping[str, Any] = field(default_factory=dict)  # prevent_destroy, on_delete, ...
+    sensitive: tuple[tuple[str, ...], ...] = ()  # spec paths holding secrets
 
 
 @dataclass(frozen=True)
