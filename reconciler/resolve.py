@@ -32,6 +32,7 @@ from reconciler.kinds.base import (
     TenantContext,
 )
 from reconciler.refs import Malformed, Reference, SecretRef, references_in, substitute
+from reconciler.secrets import mask_paths
 from reconciler.sources import Report, SourceDocument, validate
 from reconciler.yamlpos import FieldPath
 
@@ -148,17 +149,19 @@ class TenantResolver:
                 return
         tenant_key = ResourceKey(self.tenant, "Tenant", self.tenant)
         deps = entry.depends_on | ({tenant_key} if entry.key != tenant_key else set())
+        sensitive = sensitive_paths(kind, normalized, entry.secrets)
         self.resources[entry.key] = DesiredResource(
             key=entry.key,
             identity=identity,
-            spec=normalized,
+            spec=mask_paths(normalized, sensitive) if sensitive else normalized,
+            cleartext=normalized if sensitive else None,
             location=doc.location,
             depends_on=tuple(sorted(deps - {entry.key})),
             blobs=blobs,
             adopt=bool(getattr(model.spec, "adopt", False)),
             labels=dict(model.metadata.labels),
             lifecycle=lifecycle,
-            sensitive=sensitive_paths(kind, normalized, entry.secrets),
+            sensitive=sensitive,
         )
 
     def _value(self, ref: Reference | SecretRef, entry: _Entry) -> str:

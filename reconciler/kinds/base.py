@@ -112,7 +112,12 @@ class DesiredResource:
     adopt: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
     lifecycle: Mapping[str, Any] = field(default_factory=dict)  # prevent_destroy, on_delete, ...
-    sensitive: tuple[tuple[str, ...], ...] = ()  # spec paths holding secrets
+    sensitive: tuple[tuple[str, ...], ...] = ()  # spec paths holding secrets (masked in spec)
+    cleartext: Mapping[str, Any] | None = None  # the spec with secrets in clear, when it has any
+
+    def values(self) -> Mapping[str, Any]:
+        """The spec to build connector payloads from (secrets in clear); never log or store it."""
+        return self.cleartext if self.cleartext is not None else self.spec
 
 
 @dataclass(frozen=True)

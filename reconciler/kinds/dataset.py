@@ -301,7 +301,7 @@ class Dataset(Kind):
         idempotency_key: str | None = None,
     ) -> str:
         """Create the table, then load the source file if the document names one."""
-        spec = desired.spec
+        spec = desired.values()
         result = await client.post(
             "/databricks/datasets",
             idempotency_key=idempotency_key,
@@ -329,9 +329,9 @@ class Dataset(Kind):
         """PATCH description/columns (ALTER TABLE semantics); re-upload a changed source."""
         body: dict[str, Any] = {}
         if "description" in changed:
-            body["description"] = desired.spec["description"]
+            body["description"] = desired.values()["description"]
         if "columns" in changed:
-            body["columns"] = columns_list(desired.spec["columns"])
+            body["columns"] = columns_list(desired.values()["columns"])
         if body:
             await client.patch(_dataset_path(tenant, desired.identity), json=body)
         if changed & {"source_sha256", "source_format"}:
@@ -357,7 +357,7 @@ class Dataset(Kind):
         body = desired.blobs.get("source")
         if body is None:
             return
-        fmt = str(desired.spec["source_format"])
+        fmt = str(desired.values()["source_format"])
         await client.post(
             "/databricks/datasets/upload",
             idempotency_key=idempotency_key,

@@ -326,7 +326,7 @@ class Job(Kind):
         *,
         idempotency_key: str | None = None,
     ) -> str:
-        settings = settings_from_spec(desired.identity, desired.spec)
+        settings = settings_from_spec(desired.identity, desired.values())
         result = await client.post(
             "/databricks/jobs",
             idempotency_key=idempotency_key,
@@ -347,7 +347,7 @@ class Job(Kind):
             f"/databricks/jobs/{observed.remote_id}/reset",
             json={
                 "tenant_id": tenant.tenant_id,
-                "new_settings": settings_from_spec(desired.identity, desired.spec),
+                "new_settings": settings_from_spec(desired.identity, desired.values()),
             },
         )
 

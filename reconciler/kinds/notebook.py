@@ -156,7 +156,7 @@ class Notebook(Kind):
                 "tenant_id": tenant.tenant_id,
                 "name": desired.key.name,
                 "path": desired.identity,
-                "language": desired.spec["language"],
+                "language": desired.values()["language"],
                 "content": desired.blobs["content"].decode("utf-8"),
                 "overwrite": False,
                 "managed_by": MANAGED_BY,
@@ -179,7 +179,7 @@ class Notebook(Kind):
             json={
                 "path": desired.identity,
                 "content": desired.blobs["content"].decode("utf-8"),
-                "language": desired.spec["language"],
+                "language": desired.values()["language"],
             },
         )
 

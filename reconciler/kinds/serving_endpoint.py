@@ -192,7 +192,7 @@ class ServingEndpoint(Kind):
         *,
         idempotency_key: str | None = None,
     ) -> str:
-        entity = _served_entity(desired.spec)
+        entity = _served_entity(desired.values())
         result = await client.post(
             "/databricks/serving-endpoints",
             idempotency_key=idempotency_key,
@@ -203,7 +203,7 @@ class ServingEndpoint(Kind):
                 "model_version": entity["entity_version"],
                 "workload_size": entity["workload_size"],
                 "scale_to_zero_enabled": entity["scale_to_zero_enabled"],
-                "tags": dict(desired.spec["tags"]),
+                "tags": dict(desired.values()["tags"]),
                 "managed_by": MANAGED_BY,
             },
         )
@@ -228,7 +228,10 @@ class ServingEndpoint(Kind):
     ) -> None:
         """PUT the config; if an earlier update is still running, wait for it once."""
         path = f"/databricks/serving-endpoints/{desired.identity}/config"
-        body = {"tenant_id": tenant.tenant_id, "served_entities": [_served_entity(desired.spec)]}
+        body = {
+            "tenant_id": tenant.tenant_id,
+            "served_entities": [_served_entity(desired.values())],
+        }
         try:
             await client.put(path, json=body)
         except ConflictError:
@@ -242,7 +245,7 @@ class ServingEndpoint(Kind):
         desired: DesiredResource,
         observed: ObservedResource,
     ) -> None:
-        want: Mapping[str, str] = desired.spec["tags"]
+        want: Mapping[str, str] = desired.values()["tags"]
         have: Mapping[str, str] = observed.spec.get("tags") or {}
         add = [{"key": k, "value": v} for k, v in want.items() if have.get(k) != v]
         remove = [k for k in have if k not in want]

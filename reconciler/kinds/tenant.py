@@ -164,7 +164,7 @@ class Tenant(Kind):
         *,
         idempotency_key: str | None = None,
     ) -> str:
-        spec = desired.spec
+        spec = desired.values()
         await client.post(
             "/databricks/catalogs",
             idempotency_key=idempotency_key,
@@ -187,7 +187,7 @@ class Tenant(Kind):
         changed: frozenset[str],
     ) -> None:
         """PATCH the comment and/or the properties (replaced whole)."""
-        body = {f: desired.spec[f] for f in ("comment", "properties") if f in changed}
+        body = {f: desired.values()[f] for f in ("comment", "properties") if f in changed}
         if body:
             await client.patch(f"/databricks/catalogs/{tenant.tenant_id}", json=body)
 

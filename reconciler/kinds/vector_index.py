@@ -235,10 +235,10 @@ class VectorIndex(Kind):
             json={
                 "tenant_id": tenant.tenant_id,
                 "name": desired.identity,
-                "endpoint_name": desired.spec["endpoint"],
-                "primary_key": desired.spec["primary_key"],
+                "endpoint_name": desired.values()["endpoint"],
+                "primary_key": desired.values()["primary_key"],
                 "index_type": "DELTA_SYNC",
-                "delta_sync_index_spec": _index_spec(desired.spec),
+                "delta_sync_index_spec": _index_spec(desired.values()),
                 "managed_by": MANAGED_BY,
             },
         )
