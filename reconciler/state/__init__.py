@@ -6,7 +6,8 @@ migrations shipped in this package). Planning reads a :class:`TenantSnapshot`
 (serial + recorded resources); applying claims the next serial with
 :meth:`StateStore.begin_apply`, writes one transaction per step, and finishes
 with :meth:`StateStore.finish_apply`. :meth:`StateStore.history` lists past
-applies with their steps.
+applies with their steps. Changes are journaled as intents before they are
+sent (:mod:`.journal`); tenants are locked with lease rows (:mod:`.leases`).
 """
 
 from reconciler.state.db import (
@@ -15,12 +16,22 @@ from reconciler.state.db import (
     normalize_database_url,
     redact_database_url,
 )
-from reconciler.state.records import ApplyRecord, StepRecord, TenantSnapshot
+from reconciler.state.records import (
+    ApplyRecord,
+    DriftRecord,
+    Intent,
+    LockHolder,
+    StepRecord,
+    TenantSnapshot,
+)
 from reconciler.state.store import StateReader, StateStore
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "ApplyRecord",
+    "DriftRecord",
+    "Intent",
+    "LockHolder",
     "StateReader",
     "StateStore",
     "StepRecord",

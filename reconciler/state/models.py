@@ -1,6 +1,6 @@
 """The state tables, as SQLAlchemy 2 declarative models.
 
-Four tables hold everything the reconciler remembers:
+These tables hold everything the reconciler remembers:
 
 ``tenants``
     one row per tenant with its *serial*: every apply bumps it, and a plan made
@@ -13,6 +13,16 @@ Four tables hold everything the reconciler remembers:
     the outcome.
 ``apply_steps``
     one row per step of an apply, written right after the step ran.
+``intents``
+    the intent journal: a row is written (and committed) before a connector
+    call that changes something, and deleted in the same transaction that
+    records the call's result; a row left behind means the call's outcome is
+    unknown and must be looked up before the next plan.
+``tenant_locks``
+    one lease row per tenant being applied: who holds it (host, pid, command),
+    since when, and until when (renewed by a heartbeat while the apply runs).
+``drift_reports``
+    drift reports as they were taken, per tenant.
 
 JSON columns are JSONB on PostgreSQL (GIN-indexed by the migration) and JSON
 text on SQLite. Timestamps are stored and returned as timezone-aware UTC.
@@ -139,6 +149,7 @@ class ResourceRow(Base):
     observed: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    lifecycle: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
 
     __table_args__ = (
         # Search inside specs and observations; JSONB + GIN exists on PostgreSQL only.
@@ -192,3 +203,53 @@ class ApplyStepRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     apply: Mapped[ApplyRow] = relationship(back_populates="steps")
+
+
+class IntentRow(Base):
+    """An open intent: a connector call that was about to change something.
+
+    Written and committed before the call; deleted in the transaction that
+    records the call's result. ``request`` holds what was being applied (spec,
+    dependencies, lifecycle, the remote id being replaced or deleted), never
+    secrets.
+    """
+
+    __tablename__ = "intents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    apply_id: Mapped[int] = mapped_column(
+        ForeignKey("applies.id", ondelete="CASCADE"), nullable=False
+    )
+    tenant: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(64), nullable=False)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    identity: Mapped[str] = mapped_column(Text, nullable=False)
+    idempotency_key: Mapped[str] = mapped_column(Text, nullable=False)
+    request: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class LockRow(Base):
+    """The lease on one tenant: held by one apply, renewed until ``expires_at``."""
+
+    __tablename__ = "tenant_locks"
+
+    tenant: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), nullable=False)
+    host: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    pid: Mapped[int] = mapped_column(Integer, nullable=False)
+    command: Mapped[str] = mapped_column(Text, nullable=False)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class DriftReportRow(Base):
+    """One drift report of one tenant, as it was taken."""
+
+    __tablename__ = "drift_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    report: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)

@@ -62,6 +62,51 @@ class ApplyRecord:
     steps: tuple[StepRecord, ...]
 
 
+@dataclass(frozen=True)
+class Intent:
+    """An open entry of the intent journal: a change whose outcome was never recorded.
+
+    ``action`` is the plan action (create, update, replace, adopt, delete);
+    ``request`` holds ``spec``, ``depends_on``, ``lifecycle`` and, for deletes
+    and replaces, the ``remote_id`` being removed.
+    """
+
+    id: int
+    apply_id: int
+    key: ResourceKey
+    action: str
+    identity: str
+    idempotency_key: str
+    request: Mapping[str, Any]
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a tenant's lock, for messages and ``reconciler state list``."""
+
+    tenant: str
+    host: str
+    pid: int
+    command: str
+    since: datetime
+    expires_at: datetime
+
+    def describe(self) -> str:
+        since = self.since.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"pid {self.pid} on {self.host} since {since} running `{self.command}`"
+
+
+@dataclass(frozen=True)
+class DriftRecord:
+    """One stored drift report of a tenant."""
+
+    id: int
+    tenant: str
+    at: datetime
+    report: Mapping[str, Any]
+
+
 def to_json(value: Any) -> Any:
     """``value`` as plain JSON data: mappings become dicts, tuples become lists.
 

@@ -13,8 +13,11 @@ short transaction, committed before the method returns:
    step in flight.
 3. :meth:`~StateStore.finish_apply` stamps the outcome.
 
-Wrapping the three in :meth:`~StateStore.tenant_lock` keeps a second apply of
-the same tenant from starting (from a plan made meanwhile) until the first is done.
+Wrapping the three in :meth:`~StateStore.tenant_lock` (a lease row, see
+:mod:`.leases`) keeps a second apply of the same tenant from starting (from a
+plan made meanwhile) until the first is done. Before each connector call that
+changes something, :meth:`~StateStore.open_intent` journals it; the step's
+write closes the intent in the same transaction (see :mod:`.journal`).
 
 The store keeps only what it is given; specs hold file hashes, never secrets.
 """
@@ -22,8 +25,7 @@ The store keeps only what it is given; specs hold file hashes, never secrets.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, select, update
@@ -33,7 +35,9 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from reconciler.errors import StateError
 from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.state.db import describe_database, normalize_database_url
-from reconciler.state.locks import file_tenant_lock, postgres_tenant_lock
+from reconciler.state.drift import DriftMixin
+from reconciler.state.journal import JournalMixin, close_intent, write_resource
+from reconciler.state.locking import LockingMixin
 from reconciler.state.models import ApplyRow, ApplyStepRow, ResourceRow, TenantRow, utcnow
 from reconciler.state.open import open_engine
 from reconciler.state.records import (
@@ -42,7 +46,6 @@ from reconciler.state.records import (
     TenantSnapshot,
     canonical_json,
     keys_from_json,
-    keys_to_json,
     to_json,
 )
 
@@ -58,8 +61,12 @@ class StateReader(Protocol):
     def read_tenant(self, tenant: str) -> TenantSnapshot: ...
 
 
-class StateStore:
-    """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`."""
+class StateStore(JournalMixin, LockingMixin, DriftMixin):
+    """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`.
+
+    The intent journal, the tenant locks and the drift reports live in the
+    mixins of :mod:`.journal`, :mod:`.locking` and :mod:`.drift`.
+    """
 
     def __init__(self, engine: Engine, *, description: str) -> None:
         """Wrap an engine whose database is already migrated (use :meth:`open`)."""
@@ -77,20 +84,6 @@ class StateStore:
         """
         normalized = normalize_database_url(url)
         return cls(open_engine(normalized), description=describe_database(normalized))
-
-    def tenant_lock(self, tenant: str) -> AbstractContextManager[None]:
-        """Hold the tenant's lock for the duration of a ``with`` block.
-
-        Wrap ``begin_apply`` .. ``finish_apply`` in it so two applies of one
-        tenant never interleave; a second holder gets :class:`StateError`
-        ("tenant X is being applied by another process") at once instead of
-        waiting. The lock dies with the process that holds it.
-        """
-        if self._engine.dialect.name == "postgresql":
-            return postgres_tenant_lock(self._engine, tenant)
-        database = self._engine.url.database
-        memory = database in (None, "", ":memory:")
-        return file_tenant_lock(None if memory else Path(str(database)), tenant)
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -167,28 +160,27 @@ class StateStore:
             session.commit()
             return row.id
 
-    def record_resource(self, apply_id: int, resource: RecordedResource, *, action: str) -> None:
-        """Store what was just applied to ``resource`` and log the step, in one transaction."""
+    def record_resource(
+        self,
+        apply_id: int,
+        resource: RecordedResource,
+        *,
+        action: str,
+        intent_id: int | None = None,
+    ) -> None:
+        """Store what was just applied to ``resource``, log the step, close its intent."""
         key = resource.key
-        now = utcnow()
         with self._session(f"recording {key}") as session:
             _running_apply(session, apply_id, key)
-            row = session.get(ResourceRow, (key.tenant, key.kind, key.name))
-            if row is None:
-                row = ResourceRow(tenant=key.tenant, kind=key.kind, name=key.name)
-                session.add(row)
-            row.identity = resource.identity
-            row.remote_id = resource.remote_id
-            row.spec = to_json(resource.spec)
-            row.depends_on = keys_to_json(resource.depends_on)
-            row.observed = None if resource.observed is None else to_json(resource.observed)
-            row.status = resource.status
-            row.updated_at = now
-            session.add(_step(apply_id, key, action, now))
+            write_resource(session, resource)
+            session.add(_step(apply_id, key, action, utcnow()))
+            close_intent(session, intent_id)
             session.commit()
 
-    def forget_resource(self, apply_id: int, key: ResourceKey, *, action: str) -> None:
-        """Drop the resource from state (it was deleted, or is no longer ours) and log the step."""
+    def forget_resource(
+        self, apply_id: int, key: ResourceKey, *, action: str, intent_id: int | None = None
+    ) -> None:
+        """Drop the resource from state (deleted, or no longer ours), log the step, close intent."""
         now = utcnow()
         with self._session(f"forgetting {key}") as session:
             _running_apply(session, apply_id, key)
@@ -196,7 +188,27 @@ class StateStore:
             if row is not None:
                 session.delete(row)
             session.add(_step(apply_id, key, action, now))
+            close_intent(session, intent_id)
             session.commit()
+
+    def remove_resource(self, key: ResourceKey) -> bool:
+        """Forget a resource outside any apply (``state rm``); the remote object stays.
+
+        Bumps the tenant's serial so plans made before are refused. False when
+        nothing was recorded under ``key``.
+        """
+        with self._session(f"removing {key} from state") as session:
+            row = session.get(ResourceRow, (key.tenant, key.kind, key.name))
+            if row is None:
+                return False
+            session.delete(row)
+            session.execute(
+                update(TenantRow)
+                .where(TenantRow.name == key.tenant)
+                .values(serial=TenantRow.serial + 1, updated_at=utcnow())
+            )
+            session.commit()
+            return True
 
     def record_failure(self, apply_id: int, key: ResourceKey, *, action: str, error: str) -> None:
         """Log a failed step; the resource's recorded state stays as it was."""
@@ -339,6 +351,7 @@ def _recorded(row: ResourceRow) -> RecordedResource:
         depends_on=keys_from_json(row.depends_on),
         observed=row.observed,
         status=row.status,
+        lifecycle=row.lifecycle or {},
     )
 
 

@@ -14,7 +14,16 @@ from reconciler.state.db import create_state_engine
 from reconciler.state.migrate import current_revision, head_revision, upgrade
 from reconciler.state.models import Base, schema_filter
 
-TABLES = {"tenants", "resources", "applies", "apply_steps", "alembic_version"}
+TABLES = {
+    "tenants",
+    "resources",
+    "applies",
+    "apply_steps",
+    "intents",
+    "tenant_locks",
+    "drift_reports",
+    "alembic_version",
+}
 
 
 @pytest.fixture
@@ -30,7 +39,7 @@ def test_upgrade_creates_every_table_at_head(engine: Engine) -> None:
     upgrade(engine)
     assert set(inspect(engine).get_table_names()) == TABLES
     with engine.connect() as connection:
-        assert current_revision(connection) == head_revision() == "0001"
+        assert current_revision(connection) == head_revision() == "0002"
 
 
 def test_upgrading_twice_is_a_no_op(engine: Engine, db_url: str) -> None:
@@ -39,7 +48,7 @@ def test_upgrading_twice_is_a_no_op(engine: Engine, db_url: str) -> None:
     upgrade(engine)
     with engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [row[0] for row in versions] == ["0001"]
+    assert [row[0] for row in versions] == ["0002"]
 
 
 def test_migration_matches_the_models(engine: Engine) -> None:
