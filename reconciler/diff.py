@@ -18,27 +18,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.kinds.base import Kind, Rule
-
-
-class _Absent:
-    """Marks a value that is not there (distinct from ``None``)."""
-
-    _instance: _Absent | None = None
-
-    def __new__(cls) -> _Absent:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "ABSENT"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-ABSENT: Any = _Absent()
+from reconciler.kinds.base import ABSENT, Kind, Rule
 
 
 @dataclass(frozen=True)
@@ -64,26 +44,47 @@ def field_changes(
     desired: Mapping[str, Any],
     recorded: Mapping[str, Any] | None,
     observed: Mapping[str, Any],
+    *,
+    ignore: tuple[str, ...] = (),
 ) -> tuple[FieldChange, ...]:
-    """Managed fields where the observed object differs from what is desired."""
+    """Managed fields where the observed object differs from what is desired.
+
+    ``ignore`` holds ``lifecycle.ignore_changes`` patterns (dotted, ``*`` for one
+    segment): a field they cover is never a change.
+    """
     recorded = recorded or {}
     expected = _with_resets(kind, desired, recorded, ())
     actual = _restrict(observed, desired, recorded)
-    paths = _changed_paths(kind, actual, expected)
+    paths = [p for p in _changed_paths(kind, actual, expected) if not ignored(p, ignore)]
     return tuple(
         FieldChange(p, _get(recorded, p), _get(expected, p), _get(observed, p)) for p in paths
     )
 
 
 def drift_changes(
-    kind: Kind, recorded: Mapping[str, Any], observed: Mapping[str, Any]
+    kind: Kind,
+    recorded: Mapping[str, Any],
+    observed: Mapping[str, Any],
+    *,
+    ignore: tuple[str, ...] = (),
 ) -> tuple[FieldChange, ...]:
     """Fields of the last-applied record that the remote object moved away from."""
     actual = _restrict(observed, recorded, {})
-    paths = _changed_paths(kind, actual, dict(recorded))
+    paths = [p for p in _changed_paths(kind, actual, dict(recorded)) if not ignored(p, ignore)]
     return tuple(
         FieldChange(p, _get(recorded, p), _get(recorded, p), _get(observed, p)) for p in paths
     )
+
+
+def ignored(parts: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
+    """Whether a field path is covered by one of the ``ignore_changes`` patterns."""
+    for pattern in patterns:
+        segments = pattern.split(".")
+        if len(segments) <= len(parts) and all(
+            s in ("*", p) for s, p in zip(segments, parts, strict=False)
+        ):
+            return True
+    return False
 
 
 def _changed_paths(

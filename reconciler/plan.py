@@ -1,9 +1,9 @@
 """The plan: what apply will do, built by a pure function.
 
-``build_plan(desired, snapshot, observed, options)`` follows the three-way
-decision table of ``specs/reconcile-semantics.md`` for every resource identity
-(tenant, kind, name), with D = desired document, R = last-applied record,
-O = observed remote object:
+``build_plan(...)`` follows the three-way decision table of
+``specs/reconcile-semantics.md`` for every resource identity (tenant, kind,
+name), with D = desired document, R = last-applied record, O = observed remote
+object:
 
 ====  ====  ====  ==========================================================
 D     R     O     action
@@ -12,19 +12,26 @@ yes   no    no    create
 yes   no    yes   conflict (exists, unmanaged) — adopt when asked
 yes   yes   no    create again; drift "deleted outside the reconciler"
 yes   yes   yes   no-op when equal on managed fields, else update / replace
-no    yes   yes   delete (prune), unless the tenant's policy keeps it
+no    yes   yes   delete (prune), or forget when orphaned or not pruning
 no    yes   no    forget
 no    no    yes   not ours: listed as unmanaged, never touched
 ====  ====  ====  ==========================================================
+
+``lifecycle.prevent_destroy`` (remembered from the last apply) turns a delete
+or replace into ``blocked``. Deleting or replacing a data-bearing object is
+*destructive*: apply refuses it without explicit consent.
 
 No I/O, no clock, no randomness: the same inputs always give the same plan.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from reconciler.diff import FieldChange, drift_changes, field_changes
 from reconciler.kinds import KINDS
@@ -33,9 +40,9 @@ from reconciler.kinds.base import (
     ObservedResource,
     RecordedResource,
     ResourceKey,
-    Rule,
     TenantContext,
 )
+from reconciler.secrets import mask_paths, masked_paths
 
 
 class Action(StrEnum):
@@ -46,11 +53,12 @@ class Action(StrEnum):
     FORGET = "forget"
     ADOPT = "adopt"
     CONFLICT = "conflict"
+    BLOCKED = "blocked"
     NOOP = "noop"
 
 
-CHANGING = frozenset({Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE, Action.ADOPT})
-"""Actions that call the connector."""
+FAILING = frozenset({Action.CONFLICT, Action.BLOCKED})
+"""Actions that cannot be applied: apply reports them as failures."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +75,19 @@ class ResourceChange:
     depends_on: tuple[ResourceKey, ...] = ()
     desired: DesiredResource | None = None
     observed: ObservedResource | None = None
+    after: Mapping[str, Any] | None = None  # the spec to record (secrets masked)
+    lifecycle: Mapping[str, Any] = field(default_factory=dict)  # effective, to record
+    destructive: bool = False  # destroys data: needs --allow-data-loss
+    fingerprint: str | None = None  # of the observed object the plan was made against
     refresh: bool = False  # a no-op that still rewrites the record
 
     @property
     def changed_fields(self) -> frozenset[str]:
         return frozenset(f.top for f in self.fields)
+
+    @property
+    def address(self) -> str:
+        return f"{self.key.kind}/{self.key.name}"
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,9 @@ class Unmanaged:
 class PlanOptions:
     adopt: bool = False  # adopt every existing unmanaged object a document names
     prune: bool = True  # delete resources whose documents were removed
+    targets: frozenset[tuple[str, str]] = frozenset()  # (kind, name); empty: everything
+    replace: frozenset[tuple[str, str]] = frozenset()  # force these to be replaced
+    refresh_only: bool = False  # only record what is observed; change nothing remote
 
 
 @dataclass(frozen=True)
@@ -102,7 +121,11 @@ class TenantPlan:
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action is not Action.NOOP for c in self.changes)
+        return any(c.action is not Action.NOOP or c.refresh for c in self.changes)
+
+    @property
+    def destructive(self) -> tuple[ResourceChange, ...]:
+        return tuple(c for c in self.changes if c.destructive)
 
     def counts(self) -> dict[str, int]:
         result: dict[str, int] = {}
@@ -119,6 +142,16 @@ class Plan:
     def has_changes(self) -> bool:
         return any(t.has_changes for t in self.tenants)
 
+    @property
+    def destructive(self) -> tuple[ResourceChange, ...]:
+        return tuple(c for t in self.tenants for c in t.destructive)
+
+
+def fingerprint(observed: ObservedResource, spec: Mapping[str, Any]) -> str:
+    """A short digest of an observed object (its remote id and masked spec)."""
+    text = json.dumps([observed.remote_id, spec], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
 
 def build_plan(
     *,
@@ -132,14 +165,17 @@ def build_plan(
 ) -> TenantPlan:
     """The plan for one tenant. ``order`` is the desired dependency order."""
     matcher = _Matcher(observed)
+    wanted = _targeted(desired, recorded, options.targets)
     changes: list[ResourceChange] = []
     for key in order:
         obs = matcher.take(key.kind, recorded.get(key), desired[key].identity)
-        changes.append(_plan_desired(desired[key], recorded.get(key), obs, options))
+        if key in wanted:
+            changes.append(_plan_desired(desired[key], recorded.get(key), obs, options))
     gone = [r for k, r in recorded.items() if k not in desired]
     for rec in _reverse_dependency_order(gone):
         obs = matcher.take(rec.key.kind, rec, rec.identity)
-        changes.append(_plan_removed(rec, obs, options))
+        if rec.key in wanted:
+            changes.append(_plan_removed(rec, obs, options))
     unmanaged = tuple(Unmanaged(o.kind, o.identity) for o in matcher.leftover())
     return TenantPlan(context.name, context, serial, tuple(changes), unmanaged)
 
@@ -150,57 +186,142 @@ def _plan_desired(
     o: ObservedResource | None,
     options: PlanOptions,
 ) -> ResourceChange:
-    base = ResourceChange(d.key, Action.NOOP, "", d.identity, depends_on=d.depends_on, desired=d)
+    lifecycle = {**(r.lifecycle if r else {}), **d.lifecycle}
+    base = ResourceChange(
+        d.key, Action.NOOP, "", d.identity, depends_on=d.depends_on, desired=d,
+        after=d.spec, lifecycle=lifecycle,
+    )  # fmt: skip
+    if options.refresh_only:
+        return _refresh_only(base, r, o)
     if o is None:
         reason = "new" if r is None else "deleted outside the reconciler: create again"
         return replace(base, action=Action.CREATE, reason=reason)
     kind = KINDS[d.key.kind]
-    fields = field_changes(kind, d.spec, r.spec if r else None, o.spec)
-    base = replace(base, remote_id=o.remote_id, observed=o, fields=fields)
+    secret_paths = {*d.sensitive, *(masked_paths(r.spec) if r else ())}
+    o_spec = mask_paths(o.spec, secret_paths)
+    ignore = tuple(lifecycle.get("ignore_changes", ()))
+    fields = field_changes(kind, d.spec, r.spec if r else None, o_spec, ignore=ignore)
+    base = replace(
+        base, remote_id=o.remote_id, observed=o, fields=fields, fingerprint=fingerprint(o, o_spec)
+    )
     if r is None:
-        if d.adopt or options.adopt:
-            return replace(base, action=Action.ADOPT, reason="existing object adopted")
-        reason = (
-            f"{d.key.kind} `{d.identity}` already exists and is not managed by the reconciler: "
-            "set `spec.adopt: true` or pass --adopt to take it over"
-        )
-        return replace(base, action=Action.CONFLICT, reason=reason)
-    base = replace(base, drift=drift_changes(kind, r.spec, o.spec))
+        return _unrecorded(base, d, options)
+    base = replace(base, drift=drift_changes(kind, r.spec, o_spec, ignore=ignore))
+    if (d.key.kind, d.key.name) in options.replace:
+        return _replace(base, ["replacement requested with --replace"], kind.data_bearing)
     if not fields:
-        refresh = dict(r.spec) != dict(d.spec) or r.identity != d.identity
+        refresh = (dict(r.spec), r.identity, dict(r.lifecycle)) != (
+            dict(d.spec), d.identity, lifecycle,
+        )  # fmt: skip
         return replace(base, reason="up to date", refresh=refresh)
-    create_only = [f.path for f in fields if _is_create_only(d.key.kind, f.path)]
-    if create_only:
-        reason = f"{', '.join(create_only)} cannot change in place: replace"
-        return replace(base, action=Action.REPLACE, reason=reason)
-    return replace(base, action=Action.UPDATE, reason=_describe(fields, base.drift))
+    verdicts = [kind.assess(f) for f in fields]
+    if any(v.replace for v in verdicts):
+        reasons = [v.reason for v in verdicts if v.replace]
+        return _replace(base, reasons, kind.data_bearing)
+    reason = "; ".join(v.reason for v in verdicts)
+    if base.drift and {f.parts for f in base.drift} >= {f.parts for f in fields}:
+        reason = f"changed outside the reconciler: {reason}"
+    return replace(base, action=Action.UPDATE, reason=reason)
+
+
+def _unrecorded(base: ResourceChange, d: DesiredResource, options: PlanOptions) -> ResourceChange:
+    if d.adopt or options.adopt:
+        return replace(base, action=Action.ADOPT, reason="existing object adopted")
+    reason = (
+        f"{d.key.kind} `{d.identity}` already exists and is not managed by the reconciler: "
+        "set `spec.adopt: true` or pass --adopt to take it over"
+    )
+    return replace(base, action=Action.CONFLICT, reason=reason)
+
+
+def _replace(base: ResourceChange, reasons: list[str], data_bearing: bool) -> ResourceChange:
+    reason = "; ".join(reasons)
+    if base.lifecycle.get("prevent_destroy"):
+        return replace(
+            base, action=Action.BLOCKED, reason=_protected(f"must be replaced: {reason}")
+        )
+    if data_bearing:
+        reason += " — destroys the data it holds"
+    return replace(base, action=Action.REPLACE, reason=reason, destructive=data_bearing)
+
+
+def _protected(what: str) -> str:
+    return (
+        f"{what}, but lifecycle.prevent_destroy is set; to allow it, apply the document "
+        "with `lifecycle: {prevent_destroy: false}` first"
+    )
+
+
+def _refresh_only(
+    base: ResourceChange, r: RecordedResource | None, o: ObservedResource | None
+) -> ResourceChange:
+    """--refresh-only: the record takes what is observed; nothing remote changes."""
+    if r is None:
+        return replace(base, reason="not applied yet (refresh only)", after=None)
+    if o is None:
+        return replace(
+            base, action=Action.FORGET, reason="deleted outside the reconciler: forgotten"
+        )
+    o_spec = mask_paths(o.spec, masked_paths(r.spec))
+    seen = {k: v for k, v in o_spec.items() if k in r.spec}
+    drift = drift_changes(KINDS[r.key.kind], r.spec, o_spec)
+    return replace(
+        base,
+        reason="record what is observed" if drift else "up to date",
+        remote_id=o.remote_id,
+        observed=o,
+        drift=drift,
+        after=seen,
+        lifecycle=dict(r.lifecycle),
+        refresh=bool(drift) or o.remote_id != r.remote_id,
+    )
 
 
 def _plan_removed(
     r: RecordedResource, o: ObservedResource | None, options: PlanOptions
 ) -> ResourceChange:
     base = ResourceChange(
-        r.key, Action.FORGET, "", r.identity, remote_id=r.remote_id, depends_on=r.depends_on
-    )
+        r.key, Action.FORGET, "", r.identity, remote_id=r.remote_id, depends_on=r.depends_on,
+        lifecycle=dict(r.lifecycle),
+    )  # fmt: skip
     if o is None:
         return replace(base, reason="document removed and the object is already gone")
-    base = replace(base, remote_id=o.remote_id, observed=o)
+    kind = KINDS[r.key.kind]
+    base = replace(base, remote_id=o.remote_id, observed=o, fingerprint=fingerprint(o, o.spec))
+    if options.refresh_only:
+        return replace(base, action=Action.NOOP, reason="document removed (refresh only)")
+    if r.lifecycle.get("prevent_destroy"):
+        return replace(base, action=Action.BLOCKED, reason=_protected("document removed"))
     if not options.prune:
         reason = "document removed; the tenant's policy does not prune, so the object is kept"
         return replace(base, reason=reason)
-    return replace(base, action=Action.DELETE, reason="document removed")
+    on_delete = r.lifecycle.get("on_delete") or ("orphan" if kind.data_bearing else "delete")
+    if on_delete == "orphan":
+        reason = "document removed; on_delete is orphan: forgotten, the object and its data kept"
+        return replace(base, reason=reason)
+    reason = "document removed" + (" — destroys the data it holds" if kind.data_bearing else "")
+    return replace(base, action=Action.DELETE, reason=reason, destructive=kind.data_bearing)
 
 
-def _is_create_only(kind: str, path: str) -> bool:
-    rule = KINDS[kind].rule_for(path)
-    return rule is not None and rule.rule is Rule.CREATE_ONLY
-
-
-def _describe(fields: tuple[FieldChange, ...], drift: tuple[FieldChange, ...]) -> str:
-    names = ", ".join(f.path for f in fields)
-    if drift and {f.parts for f in drift} >= {f.parts for f in fields}:
-        return f"changed outside the reconciler: {names}"
-    return f"{names} changed"
+def _targeted(
+    desired: Mapping[ResourceKey, DesiredResource],
+    recorded: Mapping[ResourceKey, RecordedResource],
+    targets: frozenset[tuple[str, str]],
+) -> set[ResourceKey]:
+    """The resources in scope: all, or the targets and everything they depend on."""
+    everything = set(desired) | set(recorded)
+    if not targets:
+        return everything
+    chosen = {k for k in everything if (k.kind, k.name) in targets}
+    stack = list(chosen)
+    while stack:
+        key = stack.pop()
+        deps = desired[key].depends_on if key in desired else recorded[key].depends_on
+        for dep in deps:
+            if dep not in chosen and dep in everything:
+                chosen.add(dep)
+                stack.append(dep)
+    return chosen
 
 
 def _reverse_dependency_order(records: list[RecordedResource]) -> list[RecordedResource]:

@@ -111,9 +111,7 @@ def substitute(data: Any, value_of: Callable[[Reference | SecretRef], str]) -> A
     return data
 
 
-def _replacement(
-    match: re.Match[str], value_of: Callable[[Reference | SecretRef], str]
-) -> str:
+def _replacement(match: re.Match[str], value_of: Callable[[Reference | SecretRef], str]) -> str:
     if match.group(0).startswith("$$"):
         return match.group(0)[1:]
     ref = parse(match.group(1))

@@ -22,10 +22,32 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from reconciler.diff import FieldChange
     from reconciler.mcp.client import ConnectorClient
 
 MANAGED_BY = "agentprovision-reconciler"
 """Marker the reconciler stamps on every object it creates (``managed_by``)."""
+
+
+class _Absent:
+    """Marks a value that is not there (distinct from ``None``)."""
+
+    _instance: _Absent | None = None
+
+    def __new__(cls) -> _Absent:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+ABSENT: Any = _Absent()
+"""A field that a spec or a remote object does not have."""
 
 
 class SpecBase(BaseModel):
@@ -147,6 +169,15 @@ class RecordedResource:
     lifecycle: Mapping[str, Any] = field(default_factory=dict)  # as last applied; survives the YAML
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What one changed field means: in place or replace, and why, in words."""
+
+    reason: str
+    replace: bool = False
+    destroys_data: bool = False
+
+
 ReadFile = Callable[[str], bytes]
 """Reads a file named relative to the tenant folder (the loader checks the path)."""
 
@@ -232,6 +263,13 @@ class Kind(ABC):
     ) -> None:
         """Wait until a long-running create/update settles (default: nothing to wait for)."""
         return None
+
+    def assess(self, change: FieldChange) -> Verdict:
+        """Judge one changed field; kinds override this for finer rules (table evolution)."""
+        rule = self.rule_for(change.path)
+        if rule is not None and rule.rule is Rule.CREATE_ONLY:
+            return Verdict(f"`{change.path}` cannot change in place ({rule.reason})", replace=True)
+        return Verdict(f"`{change.path}` changed")
 
     def rule_for(self, path: str) -> FieldRule | None:
         """The declared rule for a dotted field path, if any."""

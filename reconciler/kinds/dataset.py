@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from reconciler.errors import NotFoundError
 from reconciler.kinds.base import (
+    ABSENT,
     MANAGED_BY,
     DesiredResource,
     FieldProblem,
@@ -34,10 +35,12 @@ from reconciler.kinds.base import (
     Rule,
     SpecBase,
     TenantContext,
+    Verdict,
     read_spec_file,
 )
 
 if TYPE_CHECKING:
+    from reconciler.diff import FieldChange
     from reconciler.mcp.client import ConnectorClient
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
@@ -77,6 +80,38 @@ def normalize_type(text: str) -> str:
             f"decimal({precision},{scale}) needs 1 <= precision <= 38, scale <= precision"
         )
     return f"decimal({precision},{scale})"
+
+
+INTEGER_BITS = {"tinyint": 8, "smallint": 16, "int": 32, "bigint": 64}
+
+
+def widens(old: str, new: str) -> bool:
+    """Whether a column type change keeps every value: int → bigint, float → double,
+    decimal precision up at the same scale."""
+    if old == new:
+        return True
+    if old in INTEGER_BITS and new in INTEGER_BITS:
+        return INTEGER_BITS[new] > INTEGER_BITS[old]
+    if (old, new) == ("float", "double"):
+        return True
+    old_dec, new_dec = DECIMAL.match(old), DECIMAL.match(new)
+    if old_dec and new_dec:
+        return old_dec[2] == new_dec[2] and int(new_dec[1] or 10) >= int(old_dec[1] or 10)
+    return False
+
+
+def _destroys(what: str) -> Verdict:
+    return Verdict(f"{what}: destroys data", replace=True, destroys_data=True)
+
+
+def _column_added_or_dropped(column: str, change: FieldChange) -> Verdict:
+    if change.after is ABSENT:
+        return _destroys(f"column `{column}` dropped")
+    if change.remote is ABSENT:
+        if isinstance(change.after, Mapping) and change.after.get("nullable") is False:
+            return _destroys(f"column `{column}` added as NOT NULL")
+        return Verdict(f"column `{column}` added: rows kept")
+    return Verdict(f"column `{column}` changed")
 
 
 def format_for(path: str) -> str | None:
@@ -220,12 +255,40 @@ class Dataset(Kind):
             Rule.CREATE_ONLY,
             "Delta cannot reorder or drop columns in place; the table is recreated",
         ),
+        FieldRule(
+            "columns", Rule.CREATE_ONLY, "dropping or narrowing needs a recreate (see assess)"
+        ),
         FieldRule("description", Rule.SERVER_DEFAULT, "an absent comment reads as empty", ""),
         FieldRule("columns.*.nullable", Rule.SERVER_DEFAULT, "columns are nullable", True),
         FieldRule("columns.*.comment", Rule.SERVER_DEFAULT, "absent comments read empty", ""),
     )
 
     # ---- pure side -------------------------------------------------------------------
+
+    def assess(self, change: FieldChange) -> Verdict:
+        """Table evolution: what ALTER TABLE keeps in place, and what destroys rows."""
+        parts = change.parts
+        if parts[0] == "source_sha256":
+            return Verdict("source file changed: the table's rows are reloaded from it")
+        if parts[0] != "columns" or len(parts) < 2:
+            return super().assess(change)
+        column = parts[1]
+        if len(parts) == 2:
+            return _column_added_or_dropped(column, change)
+        if parts[2] == "type":
+            old, new = str(change.remote), str(change.after)
+            if widens(old, new):
+                return Verdict(f"column `{column}` type widened {old} → {new}: rows kept")
+            return _destroys(f"column `{column}` type narrowed or changed {old} → {new}")
+        if parts[2] == "nullable":
+            if change.after is True:
+                return Verdict(f"column `{column}` NOT NULL relaxed: rows kept")
+            return _destroys(f"column `{column}` made NOT NULL")
+        if parts[2] == "position":
+            return _destroys(
+                f"column `{column}` moved from position {change.remote} to {change.after}"
+            )
+        return Verdict(f"column `{column}` {parts[2]} changed")
 
     def identity(self, tenant: TenantContext, name: str, spec: BaseModel) -> str:
         assert isinstance(spec, DatasetSpec)
