@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from reconciler.errors import NotFoundError
 from reconciler.kinds.base import (
+    ABSENT,
     MANAGED_BY,
     DesiredResource,
     FieldRule,
@@ -29,9 +30,11 @@ from reconciler.kinds.base import (
     Rule,
     SpecBase,
     TenantContext,
+    Verdict,
 )
 
 if TYPE_CHECKING:
+    from reconciler.diff import FieldChange
     from reconciler.mcp.client import ConnectorClient
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -267,6 +270,21 @@ class Job(Kind):
     )
 
     # ---- pure side -------------------------------------------------------------------
+
+    def assess(self, change: FieldChange) -> Verdict:
+        """Reasons in the job's own words: "task `load` notebook path changed"."""
+        parts = change.parts
+        if parts[0] != "tasks" or len(parts) < 2:
+            return super().assess(change)
+        task = parts[1]
+        if len(parts) == 2:
+            if change.after is ABSENT:
+                return Verdict(f"task `{task}` removed")
+            if change.remote is ABSENT:
+                return Verdict(f"task `{task}` added")
+            return Verdict(f"task `{task}` changed")
+        what = " ".join(parts[2:]).replace("_", " ")
+        return Verdict(f"task `{task}` {what} changed")
 
     def identity(self, tenant: TenantContext, name: str, spec: BaseModel) -> str:
         return name
