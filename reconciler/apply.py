@@ -1,29 +1,51 @@
-"""Execute a tenant's plan: dependency order, bounded parallelism, state after every call.
+"""Execute a tenant's plan: lock, journal, dependency order, bounded parallelism.
 
-Every step is one resource. A step starts when the steps it depends on have
-succeeded (creates and updates after their dependencies; deletes after the
-deletes of their dependents), runs its connector calls, and writes the result
-to the state store at once: a create is recorded as soon as the connector
-accepted it, before any wait for readiness, so nothing created goes unrecorded.
+An apply of one tenant runs like this:
+
+1. take the tenant's lock (a lease row; wait up to ``lock_timeout`` seconds),
+   then claim the next serial (``begin_apply``), refusing a stale plan;
+2. run every step (one resource each) as soon as the steps it depends on have
+   succeeded: creates and updates after their dependencies, deletes after the
+   deletes of their dependents. At most ``parallelism`` steps talk to the
+   connector at once (the limit is shared by every tenant of one
+   :func:`~reconciler.reconcile.apply_plan`);
+3. for each step that changes something: journal an *intent* and commit,
+   send the connector calls, then record the result and close the intent in
+   one transaction (see :mod:`reconciler.state.journal`). A create is
+   recorded as soon as the connector accepted it, *before* waiting for the
+   object to become ready; the wait holds no parallelism slot;
+4. finish the apply with its outcome, release the lock.
+
 A failed step fails only the steps that depend on it; the others go on.
+Connector errors worth retrying (5xx, 429, unreachable) are retried per step
+with the same idempotency key, so a retry never creates twice. When the state
+database fails, the apply stops: no step sends anything more (a change is never
+sent without its intent recorded first), and the tenant's result carries the
+database error.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from reconciler.errors import ApplyError, ReconcilerError
+from reconciler.errors import ApplyError, ReconcilerError, ServerError, StateError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import Action, ResourceChange, TenantPlan
 from reconciler.state import StateStore
+from reconciler.state.leases import TenantLease, busy
 
 DEPENDS_FORWARD = frozenset(
     {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT, Action.NOOP, Action.CONFLICT}
 )
+STEP_ATTEMPTS = 3
+"""Tries per step when the connector fails in a way worth retrying."""
+RETRY_PAUSE = 0.5
+LOCK_POLL = 0.25
 
 
 @dataclass(frozen=True)
@@ -36,17 +58,28 @@ class StepResult:
 
 @dataclass(frozen=True)
 class ApplyResult:
+    """One tenant's apply. ``error`` is set when the tenant as a whole could not
+    be applied (locked, stale plan, state database failure)."""
+
     tenant: str
     apply_id: int | None
     steps: tuple[StepResult, ...]
+    error: str | None = None
 
     @property
     def failed(self) -> tuple[StepResult, ...]:
         return tuple(s for s in self.steps if s.outcome != "ok")
 
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.failed
+
 
 StepListener = Callable[[str, ResourceChange, str | None], None]
-"""Called with ("start" | "ok" | "failed" | "skipped", change, error message)."""
+"""Called with ("start" | "waiting" | "ok" | "failed" | "skipped", change, detail)."""
+
+BeforeStep = Callable[[ResourceChange], Awaitable[None]]
+"""Awaited before a step's first connector call; a ReconcilerError fails the step."""
 
 
 async def apply_tenant(
@@ -58,12 +91,21 @@ async def apply_tenant(
     git_commit: str | None = None,
     parallelism: int = 10,
     listener: StepListener | None = None,
+    before_step: BeforeStep | None = None,
+    lock_timeout: float = 0.0,
+    command: str | None = None,
+    slots: asyncio.Semaphore | None = None,
 ) -> ApplyResult:
-    """Apply one tenant's plan; returns every step's outcome (never raises for a step)."""
+    """Apply one tenant's plan; returns every step's outcome (never raises for a step).
+
+    Raises :class:`ReconcilerError` when the tenant cannot be applied at all:
+    its lock stays busy, the plan is stale, or the state database fails.
+    """
     steps = plan.actionable
     if not steps:
         return ApplyResult(plan.tenant, None, ())
-    with store.tenant_lock(plan.tenant):
+    lease = await acquire_lock(store, plan.tenant, timeout=lock_timeout, command=command)
+    try:
         apply_id = store.begin_apply(
             plan.tenant,
             expected_serial=plan.serial,
@@ -71,14 +113,35 @@ async def apply_tenant(
             git_commit=git_commit,
             summary=plan.counts(),
         )
-        runner = _Runner(plan, store, client, apply_id, parallelism, listener or _quiet)
+        runner = _Runner(plan, store, client, apply_id, lease, listener or _quiet)
+        runner.before_step = before_step
+        runner.slots = slots or asyncio.Semaphore(max(1, parallelism))
         results = await runner.run(steps)
+        if runner.fatal is not None:
+            raise runner.fatal
         outcome = "failed" if any(r.outcome != "ok" for r in results) else "succeeded"
         store.finish_apply(apply_id, outcome=outcome, summary=_summary(results))
+    finally:
+        await asyncio.to_thread(lease.release)
     return ApplyResult(plan.tenant, apply_id, results)
 
 
-def _quiet(event: str, change: ResourceChange, error: str | None) -> None:
+async def acquire_lock(
+    store: StateStore, tenant: str, *, timeout: float, command: str | None
+) -> TenantLease:
+    """The tenant's lease, polling up to ``timeout`` s without blocking other tenants."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = store.try_lock(tenant, command=command)
+        if isinstance(got, TenantLease):
+            return got
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise busy(got, tenant)
+        await asyncio.sleep(min(LOCK_POLL, remaining))
+
+
+def _quiet(event: str, change: ResourceChange, detail: str | None) -> None:
     return None
 
 
@@ -98,20 +161,29 @@ def _prerequisites(
     return [k for k, other in steps.items() if change.key in other.depends_on and k != change.key]
 
 
+def _address(key: ResourceKey) -> str:
+    return f"{key.kind}/{key.name}"
+
+
 class _Runner:
+    """Runs one tenant's steps; stops sending anything once the state database fails."""
+
     def __init__(
         self,
         plan: TenantPlan,
         store: StateStore,
         client: ConnectorClient,
         apply_id: int,
-        parallelism: int,
+        lease: TenantLease,
         listener: StepListener,
     ) -> None:
         self.plan, self.store, self.client = plan, store, client
-        self.apply_id, self.listener = apply_id, listener
-        self.slots = asyncio.Semaphore(max(1, parallelism))
+        self.apply_id, self.lease, self.listener = apply_id, lease, listener
+        self.slots = asyncio.Semaphore(10)
+        self.before_step: BeforeStep | None = None
         self.done: dict[ResourceKey, asyncio.Future[StepResult]] = {}
+        self.fatal: StateError | None = None
+        self.intents: dict[ResourceKey, int] = {}  # reused when a step is retried
 
     async def run(self, steps: tuple[ResourceChange, ...]) -> tuple[StepResult, ...]:
         by_key = {c.key: c for c in steps}
@@ -124,10 +196,10 @@ class _Runner:
         before = [await asyncio.shield(self.done[k]) for k in needs]
         failed = [r.key for r in before if r.outcome != "ok"]
         if failed:
-            why = f"skipped: {', '.join(f'{k.kind}/{k.name}' for k in failed)} did not apply"
-            result = StepResult(change.key, change.action, "skipped", why)
-            self._note_failure(change, why)
-            self.listener("skipped", change, why)
+            why = f"skipped: {', '.join(_address(k) for k in failed)} did not apply"
+            result = self._finish(change, "skipped", why)
+        elif self.fatal is not None:
+            result = self._finish(change, "skipped", f"skipped: {self.fatal.message}")
         else:
             result = await self._execute(change)
         self.done[change.key].set_result(result)
@@ -137,44 +209,121 @@ class _Runner:
         async with self.slots:
             self.listener("start", change, None)
             try:
-                await self._call(change)
+                if self.before_step is not None:
+                    await self.before_step(change)
             except ReconcilerError as exc:
-                self._note_failure(change, str(exc))
-                self.listener("failed", change, str(exc))
-                return StepResult(change.key, change.action, "failed", str(exc))
-        self.listener("ok", change, None)
-        return StepResult(change.key, change.action, "ok")
+                return self._finish(change, "failed", str(exc))
+            try:
+                remote_id = await self._retrying(lambda: self._call(change))
+            except ReconcilerError as exc:
+                return self._finish(change, "failed", str(exc))
+        if remote_id is not None and change.action is not Action.NOOP:
+            try:
+                await self._wait_ready(change, remote_id)
+            except ReconcilerError as exc:
+                return self._finish(change, "failed", str(exc))
+        return self._finish(change, "ok", None)
 
-    def _note_failure(self, change: ResourceChange, error: str) -> None:
-        self.store.record_failure(
-            self.apply_id, change.key, action=change.action.value, error=error
+    async def _retrying(self, attempt: Callable[[], Awaitable[str | None]]) -> str | None:
+        """Run ``attempt``, again after a pause when the connector failed on its side."""
+        for number in range(1, STEP_ATTEMPTS + 1):
+            if self.fatal is not None:
+                raise self.fatal
+            try:
+                return await attempt()
+            except StateError as exc:
+                self.fatal = self.fatal or exc
+                raise
+            except ServerError:
+                if number == STEP_ATTEMPTS:
+                    raise
+            await asyncio.sleep(RETRY_PAUSE * number)
+        return None  # pragma: no cover - the loop returns or raises
+
+    async def _wait_ready(self, change: ResourceChange, remote_id: str) -> None:
+        kind = KINDS[change.key.kind]
+        if not kind.ready_timeout:
+            return
+        self.listener("waiting", change, f"waiting up to {kind.ready_timeout:g} s to be ready")
+        await self._retrying(
+            lambda: _none(
+                kind.wait_ready(self.client, self.plan.context, change.identity, remote_id)
+            )
         )
 
-    async def _call(self, change: ResourceChange) -> None:
+    def _finish(self, change: ResourceChange, outcome: str, error: str | None) -> StepResult:
+        """Log a failed or skipped step in state (if the database still works), tell listeners."""
+        if outcome != "ok" and self.fatal is None:
+            try:
+                self.store.record_failure(
+                    self.apply_id, change.key, action=change.action.value, error=error or outcome
+                )
+            except StateError as exc:
+                self.fatal = exc
+        self.listener(outcome, change, error)
+        return StepResult(change.key, change.action, outcome, error)
+
+    async def _call(self, change: ResourceChange) -> str | None:
+        """The step's connector calls between its intent and its record; the remote id."""
         kind, ctx, client = KINDS[change.key.kind], self.plan.context, self.client
         desired, observed = change.desired, change.observed
         if change.action is Action.CONFLICT:
             raise ApplyError(change.reason)
-        if change.action in (Action.DELETE, Action.FORGET):
-            if change.action is Action.DELETE and observed is not None:
-                await kind.delete(client, ctx, observed.identity, observed.remote_id)
+        if change.action is Action.FORGET:
             self.store.forget_resource(self.apply_id, change.key, action=change.action.value)
-            return
+            return None
+        if change.action is Action.DELETE:
+            intent = self._intent(change)
+            if observed is not None:
+                await kind.delete(client, ctx, observed.identity, observed.remote_id)
+            self.store.forget_resource(
+                self.apply_id, change.key, action=change.action.value, intent_id=intent
+            )
+            return None
         assert desired is not None
+        creates = change.action in (Action.CREATE, Action.REPLACE) or observed is None
+        if not creates and not change.fields:
+            assert observed is not None
+            self._record(change, observed.remote_id, None)
+            return observed.remote_id
+        intent = self._intent(change)
         if change.action is Action.REPLACE and observed is not None:
             await kind.delete(client, ctx, observed.identity, observed.remote_id)
-        if change.action in (Action.CREATE, Action.REPLACE) or observed is None:
-            key = f"{self.plan.tenant}/{self.apply_id}/{change.key.kind}/{change.key.name}"
-            remote_id = await kind.create(client, ctx, desired, idempotency_key=key)
+        if creates:
+            remote_id = await kind.create(client, ctx, desired, idempotency_key=self._key(change))
         else:
+            assert observed is not None
             remote_id = observed.remote_id
-            if change.fields:
-                await kind.update(client, ctx, desired, observed, change.changed_fields)
-        self._record(change, remote_id)
-        if change.action is not Action.NOOP:
-            await kind.wait_ready(client, ctx, desired.identity, remote_id)
+            await kind.update(client, ctx, desired, observed, change.changed_fields)
+        self._record(change, remote_id, intent)
+        return remote_id
 
-    def _record(self, change: ResourceChange, remote_id: str) -> None:
+    def _key(self, change: ResourceChange) -> str:
+        return f"{self.plan.tenant}/{self.apply_id}/{change.key.kind}/{change.key.name}"
+
+    def _intent(self, change: ResourceChange) -> int:
+        """Journal the change (fenced by the tenant's lease) before anything is sent."""
+        if change.key in self.intents:
+            return self.intents[change.key]
+        desired, observed = change.desired, change.observed
+        request = {
+            "spec": dict(desired.spec) if desired is not None else None,
+            "depends_on": [list(k) for k in (desired.depends_on if desired else ())],
+            "lifecycle": dict(desired.lifecycle) if desired is not None else {},
+            "remote_id": observed.remote_id if observed is not None else change.remote_id,
+        }
+        self.intents[change.key] = self.store.open_intent(
+            self.apply_id,
+            change.key,
+            action=change.action.value,
+            identity=change.identity,
+            idempotency_key=self._key(change),
+            request=request,
+            lease_token=self.lease.token,
+        )
+        return self.intents[change.key]
+
+    def _record(self, change: ResourceChange, remote_id: str, intent: int | None) -> None:
         desired = change.desired
         assert desired is not None
         record = RecordedResource(
@@ -183,5 +332,13 @@ class _Runner:
             remote_id=remote_id,
             spec=desired.spec,
             depends_on=desired.depends_on,
+            lifecycle=desired.lifecycle,
         )
-        self.store.record_resource(self.apply_id, record, action=change.action.value)
+        self.store.record_resource(
+            self.apply_id, record, action=change.action.value, intent_id=intent
+        )
+
+
+async def _none(awaitable: Awaitable[None]) -> str | None:
+    await awaitable
+    return None

@@ -1,29 +1,54 @@
 """The library entry points that the CLI, the service and the tests share.
 
 ``observe_tenant`` reads a tenant's remote objects with one list per kind;
-``plan_tenants`` reads state, observes and builds each tenant's plan;
-``apply_plan`` applies every tenant's plan, tenants in parallel.
+``plan_tenants`` settles what interrupted applies left open, reads state,
+observes and builds each tenant's plan; ``apply_plan`` applies every tenant's
+plan, tenants in parallel under one shared parallelism limit.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
-from reconciler.apply import ApplyResult, StepListener, apply_tenant
+from reconciler.apply import ApplyResult, BeforeStep, StepListener, apply_tenant
+from reconciler.errors import ReconcilerError, ServerError
 from reconciler.kinds import KINDS
-from reconciler.kinds.base import ObservedResource, TenantContext
+from reconciler.kinds.base import Kind, ObservedResource, TenantContext
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import Plan, PlanOptions, TenantPlan, build_plan
 from reconciler.state import StateStore
+from reconciler.state.recovery import resolve_open_intents
+
+log = logging.getLogger("reconciler")
+
+OBSERVE_ATTEMPTS = 3
 
 
 async def observe_tenant(client: ConnectorClient, context: TenantContext) -> list[ObservedResource]:
-    """Every remote object of the tenant, all kinds listed concurrently."""
-    lists = await asyncio.gather(*(kind.list(client, context) for kind in KINDS.values()))
+    """Every remote object of the tenant, all kinds listed concurrently.
+
+    A kind whose listing fails on the connector's side (5xx) is listed again,
+    up to three times.
+    """
+    lists = await asyncio.gather(*(_list(kind, client, context) for kind in KINDS.values()))
     return [obj for objects in lists for obj in objects]
+
+
+async def _list(
+    kind: Kind, client: ConnectorClient, context: TenantContext
+) -> list[ObservedResource]:
+    for attempt in range(1, OBSERVE_ATTEMPTS + 1):
+        try:
+            return await kind.list(client, context)
+        except ServerError:
+            if attempt == OBSERVE_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.3 * attempt)
+    return []  # pragma: no cover - the loop returns or raises
 
 
 async def plan_tenant(
@@ -32,10 +57,20 @@ async def plan_tenant(
     store: StateStore,
     client: ConnectorClient,
     options: PlanOptions = PlanOptions(),
+    resolve_intents: bool = True,
 ) -> TenantPlan:
-    """Read the tenant's state, observe its remote objects, build its plan."""
-    snapshot = store.read_tenant(tenant.context.name)
+    """Observe the tenant, settle open intents, read its state, build its plan.
+
+    Open intents (left by an apply that died mid-call) are settled against the
+    observed objects before state is read, under the tenant's lock (see
+    :mod:`reconciler.state.recovery`); ``resolve_intents=False`` leaves them.
+    """
     observed = await observe_tenant(client, tenant.context)
+    if resolve_intents:
+        resolved = resolve_open_intents(store, tenant.context.name, observed)
+        if resolved:
+            log.warning("tenant %s: settled %d open intent(s)", tenant.context.name, resolved)
+    snapshot = store.read_tenant(tenant.context.name)
     options = replace(options, prune=options.prune and tenant.policy.prune)
     return build_plan(
         context=tenant.context,
@@ -54,9 +89,15 @@ async def plan_tenants(
     store: StateStore,
     client: ConnectorClient,
     options: PlanOptions = PlanOptions(),
+    resolve_intents: bool = True,
 ) -> Plan:
     plans = await asyncio.gather(
-        *(plan_tenant(t, store=store, client=client, options=options) for t in tenants)
+        *(
+            plan_tenant(
+                t, store=store, client=client, options=options, resolve_intents=resolve_intents
+            )
+            for t in tenants
+        )
     )
     return Plan(tuple(plans))
 
@@ -70,19 +111,40 @@ async def apply_plan(
     git_commit: str | None = None,
     parallelism: int = 10,
     listener: StepListener | None = None,
+    before_step: BeforeStep | None = None,
+    lock_timeout: float = 0.0,
+    command: str | None = None,
 ) -> list[ApplyResult]:
-    results = await asyncio.gather(
-        *(
-            apply_tenant(
-                t,
-                store=store,
-                client=client,
-                actor=actor,
-                git_commit=git_commit,
-                parallelism=parallelism,
-                listener=listener,
-            )
-            for t in plan.tenants
+    """Apply every tenant's plan in parallel; at most ``parallelism`` steps at once overall.
+
+    A tenant that cannot be applied (its lock stays busy, its plan is stale,
+    the state database fails) gets an :class:`ApplyResult` whose ``error``
+    says why; the other tenants go on.
+    """
+    slots = asyncio.Semaphore(max(1, parallelism))
+
+    def one(t: TenantPlan) -> Awaitable[ApplyResult]:
+        return apply_tenant(
+            t,
+            store=store,
+            client=client,
+            actor=actor,
+            git_commit=git_commit,
+            parallelism=parallelism,
+            listener=listener,
+            before_step=before_step,
+            lock_timeout=lock_timeout,
+            command=command,
+            slots=slots,
         )
-    )
-    return list(results)
+
+    return list(await asyncio.gather(*(_guarded(t, one) for t in plan.tenants)))
+
+
+async def _guarded(
+    tenant: TenantPlan, apply: Callable[[TenantPlan], Awaitable[ApplyResult]]
+) -> ApplyResult:
+    try:
+        return await apply(tenant)
+    except ReconcilerError as exc:
+        return ApplyResult(tenant.tenant, None, (), error=str(exc))

@@ -1,0 +1,113 @@
+"""Resolving open intents: find out what an interrupted apply really did.
+
+An intent left open means a connector call was sent (or about to be) and its
+result never recorded. Before planning, each one is settled against what the
+connector shows now (the tenant's observed objects):
+
+==========================  ==============================  =====================
+intent                      the object, looked up           resolution
+==========================  ==============================  =====================
+create / replace / adopt    exists (marked managed_by us,   adopt it into state
+                            or the one we meant to adopt)   with the intent's spec
+create / replace / adopt    absent, or already recorded     drop the intent
+update                      anything                        drop (the record stays;
+                                                            the plan redoes it)
+delete                      absent                          forget it in state
+delete                      still there                     drop (the plan deletes
+                                                            it again)
+==========================  ==============================  =====================
+
+So nothing created is left unrecorded (the next plan does not create it a
+second time), and nothing recorded points at an object that is gone.
+
+Resolution writes state, so it runs only while holding the tenant's lock:
+an intent is open either because its apply died, or because that apply is
+still running, and the lock tells the two apart. When the lock is busy, the
+intents are left alone (their apply will close them) and the plan is built
+from state as it is; such a plan cannot be applied anyway, because the
+running apply moves the tenant's serial.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from reconciler.kinds.base import ObservedResource, RecordedResource
+from reconciler.state.leases import TenantLease
+from reconciler.state.records import Intent, keys_from_json
+from reconciler.state.store import StateStore
+
+log = logging.getLogger("reconciler.state")
+
+CREATING = frozenset({"create", "replace", "adopt"})
+
+
+def resolve_open_intents(
+    store: StateStore, tenant: str, observed: Sequence[ObservedResource]
+) -> int:
+    """Settle the tenant's open intents (and interrupted applies); returns how many.
+
+    Does nothing when another process holds the tenant's lock.
+    """
+    if not store.open_intents(tenant) and not store.running_applies(tenant):
+        return 0
+    lease = store.try_lock(tenant, command="plan: resolving open intents")
+    if not isinstance(lease, TenantLease):
+        log.info(
+            "tenant %s is locked (%s); its open intents are left to it", tenant, lease.describe()
+        )
+        return 0
+    with lease:
+        intents = store.open_intents(tenant)
+        recorded = store.read_tenant(tenant).resources
+        for intent in intents:
+            _resolve(store, intent, observed, recorded.get(intent.key))
+        store.interrupt_running_applies(tenant)
+        return len(intents)
+
+
+def _resolve(
+    store: StateStore,
+    intent: Intent,
+    observed: Sequence[ObservedResource],
+    recorded: RecordedResource | None,
+) -> None:
+    found = _lookup(intent, observed)
+    if intent.action in CREATING and found is not None:
+        if recorded is not None and recorded.remote_id == found.remote_id:
+            store.resolve_intent(intent, outcome="recovered: already recorded")
+            return
+        record = _adopted(intent, found)
+        store.resolve_intent(intent, adopt=record, outcome="recovered: adopted")
+        log.warning("%s: adopted %s left unrecorded by an interrupted apply", intent.key, found)
+    elif intent.action == "delete" and found is None:
+        store.resolve_intent(intent, forget=True, outcome="recovered: deleted")
+    else:
+        store.resolve_intent(intent, outcome="recovered: nothing to record")
+
+
+def _lookup(intent: Intent, observed: Sequence[ObservedResource]) -> ObservedResource | None:
+    """The object the intent was about: by identity, or (delete) by the remote id removed."""
+    gone_id = intent.request.get("remote_id")
+    for obj in observed:
+        if obj.kind != intent.key.kind:
+            continue
+        if intent.action == "delete":
+            if obj.identity == intent.identity or (gone_id and obj.remote_id == gone_id):
+                return obj
+        elif obj.identity == intent.identity and (obj.managed or intent.action == "adopt"):
+            return obj
+    return None
+
+
+def _adopted(intent: Intent, found: ObservedResource) -> RecordedResource:
+    request = intent.request
+    return RecordedResource(
+        key=intent.key,
+        identity=found.identity,
+        remote_id=found.remote_id,
+        spec=request.get("spec") or {},
+        depends_on=keys_from_json(request.get("depends_on")),
+        lifecycle=request.get("lifecycle") or {},
+    )
