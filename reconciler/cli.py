@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from reconciler import __version__
-from reconciler.commands import apply, plan, schema, validate
+from reconciler.commands import apply, drift, history, plan, schema, validate
+from reconciler.commands import state as state_command
 from reconciler.commands.common import EXIT_ERROR
 from reconciler.emulator import cli as emulator
 from reconciler.errors import ReconcilerError, SpecError
@@ -23,8 +24,11 @@ COMMANDS: dict[str, ModuleType] = {
     "validate": validate,
     "plan": plan,
     "apply": apply,
+    "drift": drift,
     "emulator": emulator,
     "schema": schema,
+    "state": state_command,
+    "history": history,
 }
 
 

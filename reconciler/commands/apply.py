@@ -8,15 +8,14 @@ import sys
 
 from rich.console import Console
 
-from reconciler.apply import StepListener
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, git_commit
 from reconciler.commands.plan import add_plan_options
 from reconciler.errors import ReconcilerError
 from reconciler.load import TenantDesired, load_path
-from reconciler.plan import PlanOptions, ResourceChange
+from reconciler.plan import PlanOptions
 from reconciler.reconcile import apply_plan, plan_tenants
-from reconciler.render.jsonout import render_apply_json
-from reconciler.render.text import make_console, render_apply, render_plan
+from reconciler.render.progress import JsonDisplay, make_display, summary_lines
+from reconciler.render.text import make_console, render_plan
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,8 +23,25 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_plan_options(parser)
     parser.add_argument("--auto-approve", action="store_true", help="apply without asking")
     parser.add_argument(
-        "--parallelism", type=int, default=10, help="independent steps run at once (default 10)"
+        "--parallelism",
+        type=_positive_int,
+        default=10,
+        help="steps (of all tenants) talking to the connector at once (default 10)",
     )
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for a tenant another apply holds (default 0: fail at once)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,27 +61,31 @@ async def _apply(tenants: tuple[TenantDesired, ...], args: argparse.Namespace) -
             tenants, store=store, client=client, options=PlanOptions(adopt=args.adopt)
         )
         render_plan(plan, console)
-        if not any(t.actionable for t in plan.tenants):
+        total = sum(len(t.actionable) for t in plan.tenants)
+        if total == 0:
             if args.format == "json":
-                print(render_apply_json([]))
+                JsonDisplay(0).summary([])
             return EXIT_OK
         if plan.has_changes and not args.auto_approve and not _confirm(console):
             console.print("Apply cancelled.")
             return EXIT_ERROR
-        results = await apply_plan(
-            plan,
-            store=store,
-            client=client,
-            actor=actor(),
-            git_commit=git_commit(args.path),
-            parallelism=args.parallelism,
-            listener=_step_printer(console),
-        )
-    if args.format == "json":
-        print(render_apply_json(results))
+        with make_display(args.format, total=total, console=console) as display:
+            results = await apply_plan(
+                plan,
+                store=store,
+                client=client,
+                actor=actor(),
+                git_commit=git_commit(args.path),
+                parallelism=args.parallelism,
+                listener=display,
+                lock_timeout=args.lock_timeout,
+            )
+    if isinstance(display, JsonDisplay):
+        display.summary(results)
     else:
-        render_apply(results, console)
-    return EXIT_ERROR if any(r.failed for r in results) else EXIT_OK
+        for line in summary_lines(results):
+            console.print(line, markup=False, highlight=False)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
 
 
 def _confirm(console: Console) -> bool:
@@ -74,14 +94,3 @@ def _confirm(console: Console) -> bool:
         return input("Apply these changes? ").strip() == "yes"
     except EOFError:
         return False
-
-
-def _step_printer(console: Console) -> StepListener:
-    def listener(event: str, change: ResourceChange, error: str | None) -> None:
-        address = f"{change.key.tenant}/{change.key.kind}/{change.key.name}"
-        if event == "ok":
-            console.print(f"  {change.action.value} {address}: done", markup=False)
-        elif event != "start":
-            console.print(f"  {change.action.value} {address}: {event}: {error}", markup=False)
-
-    return listener
