@@ -15,6 +15,8 @@ traceback appears only with ``--debug``.
     │   └── ServerError            5xx
     │       └── UnavailableError   unreachable, 429, 502-504: worth retrying
     ├── StateError             the state database failed or holds something unexpected
+    ├── PlanRefused            the plan holds changes that must not be applied as they are
+    │   └── StalePlanError     a saved plan no longer matches state or the remote objects
     └── ApplyError             one or more apply steps failed
 """
 
@@ -118,6 +120,14 @@ class UnavailableError(ServerError):
 
 class StateError(ReconcilerError):
     """The state database failed or holds something we cannot use."""
+
+
+class PlanRefused(ReconcilerError):
+    """The plan holds changes that cannot or must not be applied as they are."""
+
+
+class StalePlanError(PlanRefused):
+    """A saved plan was made against a state serial or remote objects that have moved."""
 
 
 class ApplyError(ReconcilerError):

@@ -147,9 +147,9 @@ class Plan:
         return tuple(c for t in self.tenants for c in t.destructive)
 
 
-def fingerprint(observed: ObservedResource, spec: Mapping[str, Any]) -> str:
-    """A short digest of an observed object (its remote id and masked spec)."""
-    text = json.dumps([observed.remote_id, spec], sort_keys=True, default=str)
+def fingerprint(observed: ObservedResource) -> str:
+    """A short digest of an observed object: its remote id and its spec-shaped fields."""
+    text = json.dumps([observed.remote_id, observed.spec], sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
@@ -164,7 +164,7 @@ def build_plan(
     options: PlanOptions = PlanOptions(),
 ) -> TenantPlan:
     """The plan for one tenant. ``order`` is the desired dependency order."""
-    matcher = _Matcher(observed)
+    matcher = Matcher(observed)
     wanted = _targeted(desired, recorded, options.targets)
     changes: list[ResourceChange] = []
     for key in order:
@@ -202,7 +202,7 @@ def _plan_desired(
     ignore = tuple(lifecycle.get("ignore_changes", ()))
     fields = field_changes(kind, d.spec, r.spec if r else None, o_spec, ignore=ignore)
     base = replace(
-        base, remote_id=o.remote_id, observed=o, fields=fields, fingerprint=fingerprint(o, o_spec)
+        base, remote_id=o.remote_id, observed=o, fields=fields, fingerprint=fingerprint(o)
     )
     if r is None:
         return _unrecorded(base, d, options)
@@ -287,7 +287,7 @@ def _plan_removed(
     if o is None:
         return replace(base, reason="document removed and the object is already gone")
     kind = KINDS[r.key.kind]
-    base = replace(base, remote_id=o.remote_id, observed=o, fingerprint=fingerprint(o, o.spec))
+    base = replace(base, remote_id=o.remote_id, observed=o, fingerprint=fingerprint(o))
     if options.refresh_only:
         return replace(base, action=Action.NOOP, reason="document removed (refresh only)")
     if r.lifecycle.get("prevent_destroy"):
@@ -347,7 +347,7 @@ def _reverse_dependency_order(records: list[RecordedResource]) -> list[RecordedR
     return done
 
 
-class _Matcher:
+class Matcher:
     """Pairs observed objects with resources: by recorded remote id, then by identity."""
 
     def __init__(self, observed: Sequence[ObservedResource]) -> None:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from reconciler.errors import NotFoundError
+
 if TYPE_CHECKING:
     from reconciler.diff import FieldChange
     from reconciler.mcp.client import ConnectorClient
@@ -257,6 +259,25 @@ class Kind(ABC):
         self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
     ) -> None:
         """Delete the object; a missing object is not an error (delete twice is fine)."""
+
+    def object_path(
+        self, tenant: TenantContext, identity: str, remote_id: str
+    ) -> tuple[str, dict[str, str]]:
+        """The connector path (and query) that reads one object of this kind."""
+        raise NotImplementedError(f"{self.kind} cannot be read one by one")
+
+    async def read(
+        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
+    ) -> ObservedResource | None:
+        """One object, read afresh (for checks just before a change); None when gone."""
+        path, params = self.object_path(tenant, identity, remote_id)
+        try:
+            raw = await client.get(path, params=params)
+        except NotFoundError:
+            return None
+        if not raw or raw.get("exists") is False:
+            return None
+        return self.project(raw)
 
     async def wait_ready(
         self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str

@@ -346,6 +346,11 @@ class Dataset(Kind):
 
     # ---- connector side --------------------------------------------------------------
 
+    def object_path(
+        self, tenant: TenantContext, identity: str, remote_id: str
+    ) -> tuple[str, dict[str, str]]:
+        return _dataset_path(tenant, identity), {}
+
     async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
         params = {"tenant_id": tenant.tenant_id}
         return [

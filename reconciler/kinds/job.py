@@ -329,6 +329,11 @@ class Job(Kind):
 
     # ---- connector side --------------------------------------------------------------
 
+    def object_path(
+        self, tenant: TenantContext, identity: str, remote_id: str
+    ) -> tuple[str, dict[str, str]]:
+        return f"/databricks/jobs/{remote_id}", {"tenant_id": tenant.tenant_id}
+
     async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
         params = {"tenant_id": tenant.tenant_id}
         return [

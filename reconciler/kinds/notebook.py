@@ -132,6 +132,11 @@ class Notebook(Kind):
 
     # ---- connector side --------------------------------------------------------------
 
+    def object_path(
+        self, tenant: TenantContext, identity: str, remote_id: str
+    ) -> tuple[str, dict[str, str]]:
+        return f"/databricks/notebooks/{tenant.tenant_id}", {"path": identity}
+
     async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
         params = {"tenant_id": tenant.tenant_id}
         return [

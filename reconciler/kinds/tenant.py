@@ -149,6 +149,11 @@ class Tenant(Kind):
 
     # ---- connector side --------------------------------------------------------------
 
+    def object_path(
+        self, tenant: TenantContext, identity: str, remote_id: str
+    ) -> tuple[str, dict[str, str]]:
+        return f"/databricks/catalogs/{tenant.tenant_id}", {}
+
     async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
         """The tenant's catalog, if it has one (a tenant has at most one)."""
         raw = await client.get(f"/databricks/catalogs/{tenant.tenant_id}")

@@ -1,14 +1,8 @@
-"""The machine-readable plan (``--format json``): a versioned, documented document.
+"""The machine-readable plan (``--format json``), documented in ``specs/plan-json.md``.
 
-Format version 1::
-
-    {"format_version": "1", "has_changes": bool,
-     "tenants": [{"tenant", "tenant_id", "catalog", "serial",
-                  "resource_changes": [{"address", "kind", "name", "action", "reason",
-                                        "identity", "remote_id", "depends_on",
-                                        "fields": [{"path", "before", "after", "remote"}],
-                                        "drift": [...same shape...]}],
-                  "unmanaged": [{"kind", "identity"}]}]}
+Format version 1, like ``terraform show -json``: a document per run with every
+tenant's resource changes, their reasons, field-level before/after/observed
+values, drift, and sensitive markers. Secrets appear only as "(sensitive)".
 """
 
 from __future__ import annotations
@@ -20,6 +14,7 @@ from reconciler.apply import ApplyResult
 from reconciler.diff import FieldChange
 from reconciler.plan import Plan, ResourceChange, TenantPlan
 from reconciler.render.values import plain
+from reconciler.secrets import is_masked, masked_paths
 
 FORMAT_VERSION = "1"
 
@@ -28,6 +23,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "has_changes": plan.has_changes,
+        "destructive": [f"{c.key.tenant}/{c.address}" for c in plan.destructive],
         "tenants": [_tenant(t) for t in plan.tenants],
     }
 
@@ -56,31 +52,38 @@ def _tenant(t: TenantPlan) -> dict[str, Any]:
         "tenant_id": t.context.tenant_id,
         "catalog": t.context.catalog,
         "serial": t.serial,
-        "resource_changes": [_change(c) for c in t.changes],
+        "resource_changes": [change_document(c) for c in t.changes],
         "unmanaged": [{"kind": u.kind, "identity": u.identity} for u in t.unmanaged],
     }
 
 
-def _change(c: ResourceChange) -> dict[str, Any]:
+def change_document(c: ResourceChange) -> dict[str, Any]:
+    after = dict(c.after) if c.after is not None else None
     return {
-        "address": f"{c.key.kind}/{c.key.name}",
+        "address": c.address,
         "kind": c.key.kind,
         "name": c.key.name,
         "action": c.action.value,
+        "refresh": c.refresh,
         "reason": c.reason,
+        "destructive": c.destructive,
         "identity": c.identity,
         "remote_id": c.remote_id,
         "depends_on": [f"{k.kind}/{k.name}" for k in c.depends_on],
-        "after": dict(c.desired.spec) if c.desired is not None else None,
-        "fields": [_field(f) for f in c.fields],
-        "drift": [_field(f) for f in c.drift],
+        "lifecycle": dict(c.lifecycle),
+        "after": plain(after),
+        "sensitive_paths": [".".join(p) for p in masked_paths(after or {})],
+        "fields": [field_document(f) for f in c.fields],
+        "drift": [field_document(f) for f in c.drift],
+        "fingerprint": c.fingerprint,
     }
 
 
-def _field(f: FieldChange) -> dict[str, Any]:
+def field_document(f: FieldChange) -> dict[str, Any]:
     return {
         "path": f.path,
         "before": plain(f.before),
         "after": plain(f.after),
         "remote": plain(f.remote),
+        "sensitive": any(is_masked(v) for v in (f.before, f.after, f.remote)),
     }

@@ -24,9 +24,17 @@ SYMBOLS: dict[Action, tuple[str, str]] = {
     Action.FORGET: ("x", "dim"),
     Action.ADOPT: ("<=", "cyan"),
     Action.CONFLICT: ("!", "bold red"),
+    Action.BLOCKED: ("!", "bold red"),
     Action.NOOP: ("=", "dim"),
 }
-ORDER = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE, Action.FORGET, Action.ADOPT)
+ORDER = (
+    Action.CREATE,
+    Action.UPDATE,
+    Action.REPLACE,
+    Action.DELETE,
+    Action.FORGET,
+    Action.ADOPT,
+)
 
 
 def make_console(*, stderr: bool = False) -> Console:
@@ -38,36 +46,57 @@ def render_plan(plan: Plan, console: Console) -> None:
     for tenant in plan.tenants:
         _render_tenant(tenant, console)
     console.print(summary_line(plan))
+    destructive = plan.destructive
+    if destructive:
+        names = ", ".join(f"{c.key.tenant}/{c.address}" for c in destructive)
+        console.print(
+            f"[bold red]Destroys data:[/bold red] {escape(names)} — "
+            "apply refuses this without --allow-data-loss."
+        )
 
 
-def summary_line(plan: Plan) -> str:
+def count_actions(plan: Plan) -> dict[str, int]:
     counts: dict[str, int] = {}
     for tenant in plan.tenants:
         for action, n in tenant.counts().items():
             counts[action] = counts.get(action, 0) + n
+        refreshed = sum(1 for c in tenant.changes if c.action is Action.NOOP and c.refresh)
+        if refreshed:
+            counts["refresh"] = counts.get("refresh", 0) + refreshed
+    return counts
+
+
+def summary_line(plan: Plan) -> str:
+    counts = count_actions(plan)
     if not plan.has_changes:
         return "No changes. The remote objects match the spec documents."
-    parts = [f"{counts.get(a.value, 0)} to {a.value}" for a in ORDER if counts.get(a.value)]
-    conflicts = counts.get(Action.CONFLICT.value, 0)
-    tail = f"; {conflicts} conflict{'s' if conflicts != 1 else ''}" if conflicts else ""
+    parts = [f"{counts[a.value]} to {a.value}" for a in ORDER if counts.get(a.value)]
+    if counts.get("refresh"):
+        parts.append(f"{counts['refresh']} record(s) to refresh")
+    problems = [
+        f"{counts[a.value]} {a.value}"
+        for a in (Action.CONFLICT, Action.BLOCKED)
+        if counts.get(a.value)
+    ]
+    tail = f"; cannot apply: {', '.join(problems)}" if problems else ""
     return f"Plan: {', '.join(parts) or 'nothing to change'}{tail}."
 
 
 def _render_tenant(tenant: TenantPlan, console: Console) -> None:
     ctx = tenant.context
     console.print(
-        f"[bold]Tenant {escape(tenant.tenant)}[/bold] "
-        f"(tenant_id {escape(ctx.tenant_id)}, catalog {escape(ctx.catalog)}, state serial {tenant.serial})"
+        f"[bold]Tenant {escape(tenant.tenant)}[/bold] (tenant_id {escape(ctx.tenant_id)}, "
+        f"catalog {escape(ctx.catalog)}, state serial {tenant.serial})"
     )
-    changes = [c for c in tenant.changes if c.action is not Action.NOOP]
+    changes = [c for c in tenant.changes if c.action is not Action.NOOP or c.refresh]
     if not changes:
         console.print("  no changes")
     for change in changes:
         _render_change(change, console)
-    for drifted in (c for c in tenant.changes if c.action is Action.NOOP and c.drift):
-        console.print(
-            f"  [dim]= {drifted.key.kind}/{drifted.key.name}: drift already matches the spec[/dim]"
-        )
+    for drifted in (
+        c for c in tenant.changes if c.action is Action.NOOP and c.drift and not c.refresh
+    ):
+        console.print(f"  [dim]= {escape(drifted.address)}: drifted back to the spec already[/dim]")
     if tenant.unmanaged:
         names = ", ".join(f"{u.kind} {u.identity}" for u in tenant.unmanaged)
         console.print(f"  [dim]unmanaged (left alone): {escape(names)}[/dim]")
@@ -76,27 +105,30 @@ def _render_tenant(tenant: TenantPlan, console: Console) -> None:
 
 def _render_change(change: ResourceChange, console: Console) -> None:
     symbol, style = SYMBOLS[change.action]
-    address = f"{change.key.kind}/{change.key.name}"
+    label = "refresh" if change.action is Action.NOOP else change.action.value
+    danger = " [bold red](destroys data)[/bold red]" if change.destructive else ""
     console.print(
-        f"  [{style}]{escape(symbol):>3} {escape(address)}[/{style}]  "
-        f"{change.action.value}: {escape(change.reason)}"
+        f"  [{style}]{escape(symbol):>3} {escape(change.address)}[/{style}]  "
+        f"{label}: {escape(change.reason)}{danger}"
     )
-    if change.action is Action.CREATE and change.desired is not None:
-        for path, value in _flatten(change.desired.spec):
+    if change.action is Action.CREATE and change.after is not None:
+        for path, value in flatten(change.after):
             console.print(f"        {escape(path)}: {escape(show(value))}")
         return
-    for f in change.fields:
-        console.print(
-            f"        {escape(f.path)}: {escape(show(f.remote))} → {escape(show(f.after))}"
-        )
+    shown = change.fields or (change.drift if change.action is Action.NOOP else ())
+    for f in shown:
+        after = f.after if change.fields else f.remote
+        before = f.remote if change.fields else f.before
+        console.print(f"        {escape(f.path)}: {escape(show(before))} → {escape(show(after))}")
 
 
-def _flatten(spec: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+def flatten(spec: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """``{"a": {"b": 1}}`` → ``("a.b", 1)``; empty dicts stay as values."""
     for key in sorted(spec):
         value = spec[key]
         path = f"{prefix}{key}"
         if isinstance(value, Mapping) and value:
-            yield from _flatten(value, path + ".")
+            yield from flatten(value, path + ".")
         else:
             yield path, value
 

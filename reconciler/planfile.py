@@ -1,0 +1,183 @@
+"""Saved plans that cannot go stale silently.
+
+``reconciler plan --out plan.json`` writes what the plan will do together with
+what it was made against: each tenant's state serial and, for every resource it
+touches, a fingerprint of the remote object it observed. ``reconciler apply
+plan.json`` plans again and refuses ("re-run plan") when a serial moved, a
+touched object's fingerprint changed, or the plan itself would now differ;
+then, just before each resource's first call, it reads the object once more
+and refuses that step if it moved in the meantime.
+
+The file holds no secret: specs are masked exactly as in every other output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler import __version__
+from reconciler.errors import ReconcilerError, StalePlanError
+from reconciler.kinds import KINDS
+from reconciler.mcp.client import ConnectorClient
+from reconciler.plan import Plan, PlanOptions, ResourceChange, fingerprint
+from reconciler.render.jsonout import plan_document
+
+PLAN_FILE_FORMAT = "agentprovision-plan"
+PLAN_FILE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SavedChange:
+    action: str
+    fingerprint: str | None
+    after_digest: str | None
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    source: Path
+    options: PlanOptions
+    serials: dict[str, int]
+    changes: dict[str, dict[str, SavedChange]]  # tenant → address → change
+
+
+def digest(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = json.dumps(value, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def save_plan(plan: Plan, path: Path, *, source: Path, options: PlanOptions) -> None:
+    """Write the plan file (atomically)."""
+    document = {
+        "format": PLAN_FILE_FORMAT,
+        "version": PLAN_FILE_VERSION,
+        "reconciler": __version__,
+        "source": str(source),
+        "options": {
+            "adopt": options.adopt,
+            "prune": options.prune,
+            "refresh_only": options.refresh_only,
+            "targets": sorted("/".join(t) for t in options.targets),
+            "replace": sorted("/".join(t) for t in options.replace),
+        },
+        "tenants": {
+            t.tenant: {
+                "serial": t.serial,
+                "changes": {c.address: _saved(c) for c in t.actionable},
+            }
+            for t in plan.tenants
+        },
+        "plan": plan_document(plan),
+    }
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    temporary.replace(path)
+
+
+def _saved(change: ResourceChange) -> dict[str, Any]:
+    return {
+        "action": change.action.value,
+        "fingerprint": change.fingerprint,
+        "after_digest": digest(dict(change.after) if change.after is not None else None),
+    }
+
+
+def is_plan_file(path: Path) -> bool:
+    if not path.is_file() or path.suffix.lower() != ".json":
+        return False
+    try:
+        head = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(head, dict) and head.get("format") == PLAN_FILE_FORMAT
+
+
+def load_saved_plan(path: Path) -> SavedPlan:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ReconcilerError(f"cannot read plan file {path}: {exc}") from exc
+    if data.get("format") != PLAN_FILE_FORMAT or data.get("version") != PLAN_FILE_VERSION:
+        raise ReconcilerError(
+            f"{path} is not a version {PLAN_FILE_VERSION} plan file",
+            hint="write one with `reconciler plan PATH --out plan.json`",
+        )
+    options = data["options"]
+    return SavedPlan(
+        source=Path(data["source"]),
+        options=PlanOptions(
+            adopt=options["adopt"],
+            prune=options["prune"],
+            refresh_only=options["refresh_only"],
+            targets=frozenset(tuple(t.split("/", 1)) for t in options["targets"]),  # type: ignore[misc]
+            replace=frozenset(tuple(t.split("/", 1)) for t in options["replace"]),  # type: ignore[misc]
+        ),
+        serials={name: t["serial"] for name, t in data["tenants"].items()},
+        changes={
+            name: {addr: SavedChange(**c) for addr, c in t["changes"].items()}
+            for name, t in data["tenants"].items()
+        },
+    )
+
+
+def verify(saved: SavedPlan, fresh: Plan) -> None:
+    """Refuse when the fresh plan is not the saved one (serials, remote objects, changes)."""
+    problems: list[str] = []
+    fresh_tenants = {t.tenant: t for t in fresh.tenants}
+    for tenant, serial in saved.serials.items():
+        now = fresh_tenants.get(tenant)
+        if now is None:
+            problems.append(f"tenant {tenant} is no longer in the documents")
+            continue
+        if now.serial != serial:
+            problems.append(f"state of tenant {tenant} moved (serial {serial} → {now.serial})")
+        problems += _compare(tenant, saved.changes[tenant], {c.address: c for c in now.actionable})
+    extra = sorted(set(fresh_tenants) - set(saved.serials))
+    problems += [f"tenant {t} was not in the saved plan" for t in extra]
+    if problems:
+        raise StalePlanError("the saved plan is stale: " + "; ".join(problems), hint="re-run plan")
+
+
+def _compare(
+    tenant: str, saved: dict[str, SavedChange], fresh: dict[str, ResourceChange]
+) -> list[str]:
+    problems = []
+    for address, old in saved.items():
+        new = fresh.get(address)
+        if new is None or new.action.value != old.action:
+            now = new.action.value if new else "nothing"
+            problems.append(f"{tenant}/{address}: planned {old.action}, now {now}")
+        elif new.fingerprint != old.fingerprint:
+            problems.append(f"{tenant}/{address}: the remote object changed after the plan")
+        elif digest(dict(new.after) if new.after is not None else None) != old.after_digest:
+            problems.append(f"{tenant}/{address}: the documents changed after the plan")
+    for address in sorted(set(fresh) - set(saved)):
+        problems.append(f"{tenant}/{address}: would now {fresh[address].action.value}")
+    return problems
+
+
+def recheck(plan: Plan, client: ConnectorClient) -> Callable[[ResourceChange], Awaitable[None]]:
+    """A hook run just before a resource's first call: refuse if its object moved."""
+    contexts = {t.tenant: t.context for t in plan.tenants}
+
+    async def before_step(change: ResourceChange) -> None:
+        observed = change.observed
+        if change.fingerprint is None or observed is None:
+            return
+        kind = KINDS[change.key.kind]
+        context = contexts[change.key.tenant]
+        current = await kind.read(client, context, observed.identity, observed.remote_id)
+        if current is None or fingerprint(current) != change.fingerprint:
+            raise StalePlanError(
+                f"{change.key.tenant}/{change.address} changed after the plan was made",
+                hint="re-run plan",
+            )
+
+    return before_step
