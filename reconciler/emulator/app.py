@@ -28,7 +28,9 @@ from reconciler.emulator import (
     serving,
     vector,
 )
-from reconciler.emulator.errors import PROBLEM_JSON, ApiError, problem
+from reconciler.emulator.errors import PROBLEM_JSON, ApiError, invalid, problem
+from reconciler.emulator.faults import FaultInjector, FaultMiddleware, Faults
+from reconciler.emulator.idempotency import IdempotencyCache, IdempotencyMiddleware
 from reconciler.emulator.middleware import Counters, EmulatorMiddleware, route_templates
 from reconciler.emulator.store import Store
 
@@ -78,26 +80,51 @@ def _install_admin_routes(app: FastAPI, counters: Counters) -> None:
     def health() -> dict[str, Any]:
         return {"status": "healthy", "databricks_connected": True, "version": VERSION}
 
-    @app.get("/_emulator/counters", tags=["emulator"])
+    @app.get("/_emulator/counters", include_in_schema=False)
     def get_counters() -> dict[str, Any]:
         return counters.snapshot()
 
-    @app.post("/_emulator/reset", tags=["emulator"], status_code=204)
+    @app.post("/_emulator/reset", include_in_schema=False, status_code=204)
     def reset(request: Request) -> Response:
-        store: Store = request.app.state.store
-        store.reset()
+        request.app.state.store.reset()
+        request.app.state.idempotency.clear()
         counters.clear()
         return Response(status_code=204)
 
+    @app.get("/_emulator/faults", include_in_schema=False)
+    def get_faults(request: Request) -> dict[str, Any]:
+        return request.app.state.faults.faults.to_dict()
+
+    @app.post("/_emulator/faults", include_in_schema=False)
+    def set_faults(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            faults = Faults.from_mapping(body)
+        except (TypeError, ValueError) as exc:
+            raise invalid(str(exc)) from None
+        apply_faults(request.app, faults)
+        return faults.to_dict()
+
+
+def apply_faults(app: FastAPI, faults: Faults) -> None:
+    """Make ``faults`` the emulator's faults from the next request on."""
+    app.state.faults.replace(faults)
+    store: Store = app.state.store
+    store.ready_delay = app.state.base_ready_delay * faults.slow_ops_factor
+
 
 def create_app(
-    *, api_key: str, ready_delay: float = 1.0, state_file: Path | None = None
+    *,
+    api_key: str,
+    ready_delay: float = 1.0,
+    state_file: Path | None = None,
+    faults: Faults | None = None,
 ) -> FastAPI:
     """A fresh emulator application.
 
     ``api_key`` is the Bearer key every call must carry; ``ready_delay`` is how
     many seconds long-running operations take to settle; ``state_file``, when
-    given, is loaded at start and rewritten after every change.
+    given, is loaded at start and rewritten after every change; ``faults``
+    (default: none) says how the emulator misbehaves.
     """
     app = FastAPI(
         title="AgentProvision MCP Databricks connector (emulator)",
@@ -106,6 +133,10 @@ def create_app(
     )
     app.state.store = Store(state_file=state_file, ready_delay=ready_delay)
     app.state.api_key = api_key
+    app.state.base_ready_delay = ready_delay
+    app.state.faults = FaultInjector()
+    app.state.idempotency = IdempotencyCache()
+    apply_faults(app, faults or Faults())
     counters = Counters()
     app.state.counters = counters
     _install_error_handlers(app)
@@ -122,6 +153,8 @@ def create_app(
             for route in module.router.routes
             if isinstance(route, APIRoute)
         )
+    app.add_middleware(IdempotencyMiddleware, cache=app.state.idempotency)
+    app.add_middleware(FaultMiddleware, injector=app.state.faults)
     app.add_middleware(
         EmulatorMiddleware,
         api_key=api_key,

@@ -19,13 +19,16 @@ from reconciler.emulator.common import (
     METASTORE_ID,
     WORKSPACE_HOST,
     Body,
+    IfMatch,
     StoreDep,
     catalog_of,
     check_identifier,
+    check_if_match,
     check_tenant,
+    with_etag,
 )
 from reconciler.emulator.errors import already_exists, conflict, not_found
-from reconciler.emulator.store import Record, now, public, to_ms
+from reconciler.emulator.store import Record, now, to_ms, view
 
 router = APIRouter(tags=["catalogs"])
 
@@ -44,7 +47,7 @@ class CatalogPatch(Body):
 
 
 def render_catalog(record: Record) -> dict[str, Any]:
-    return {"exists": True, **public(record)}
+    return {"exists": True, **view(record)}
 
 
 def _new_record(body: CatalogCreate) -> Record:
@@ -89,20 +92,23 @@ def create_catalog(store: StoreDep, body: CatalogCreate) -> dict[str, Any]:
 
 
 @router.get("/databricks/catalogs/{tenant_id}")
-def get_catalog(store: StoreDep, tenant_id: str) -> dict[str, Any]:
+def get_catalog(store: StoreDep, tenant_id: str, response: Response) -> dict[str, Any]:
     with store.lock:
         record = store.table("catalogs").get(tenant_id)
         if record is None:
             return {"exists": False, "catalog_name": None, "schemas": []}
-        return render_catalog(record)
+        return with_etag(response, render_catalog(record))
 
 
 @router.patch("/databricks/catalogs/{tenant_id}")
-def patch_catalog(store: StoreDep, tenant_id: str, body: CatalogPatch) -> dict[str, Any]:
+def patch_catalog(
+    store: StoreDep, tenant_id: str, body: CatalogPatch, if_match: IfMatch = None
+) -> dict[str, Any]:
     with store.mutate():
         record = store.table("catalogs").get(tenant_id)
         if record is None:
             raise not_found(f"tenant {tenant_id!r} has no catalog")
+        check_if_match(if_match, record, f"catalog of tenant {tenant_id!r}")
         if body.comment is not None:
             record["comment"] = body.comment
         if body.properties is not None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from reconciler.emulator.errors import invalid, not_found
-from reconciler.emulator.store import Record, Store
+from reconciler.emulator.errors import ApiError, invalid, not_found
+from reconciler.emulator.store import Record, Store, etag_of
 
 CREATOR = "mcp-connector@agentprovision.io"
 """The identity the connector acts as in the workspace (creator / owner fields)."""
@@ -76,3 +76,35 @@ StoreDep = Annotated[Store, Depends(get_store)]
 def drop_none(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` without the keys whose value is None."""
     return {k: v for k, v in values.items() if v is not None}
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The object's ETag as last read; the update is refused with 412 "
+        "PRECONDITION_FAILED when the object changed since. `*` matches any version.",
+    ),
+]
+"""Route parameter type: the optional ``If-Match`` header of an update."""
+
+
+def check_if_match(if_match: str | None, record: Record, what: str) -> None:
+    """412 PRECONDITION_FAILED unless ``If-Match`` is absent, ``*`` or the current ETag."""
+    if if_match is None:
+        return
+    wanted = {t.strip().removeprefix("W/").strip('"') for t in if_match.split(",")}
+    current = etag_of(record)
+    if "*" in wanted or current in wanted:
+        return
+    raise ApiError(
+        412,
+        "PRECONDITION_FAILED",
+        f"{what} changed since it was read (its ETag is now {current}); read it again",
+    )
+
+
+def with_etag(response: Response, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` after setting the ``ETag`` header of ``response`` from its ``etag``."""
+    response.headers["ETag"] = f'"{body["etag"]}"'
+    return body

@@ -28,14 +28,17 @@ from pydantic import Field
 from reconciler.emulator import ingest, tables
 from reconciler.emulator.common import (
     Body,
+    IfMatch,
     StoreDep,
     catalog_of,
     check_identifier,
+    check_if_match,
     check_tenant,
+    with_etag,
 )
 from reconciler.emulator.errors import already_exists, invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate
-from reconciler.emulator.store import Record, Store, now, public, to_ms
+from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.store import Record, Store, now, public, to_ms, view
 
 router = APIRouter(tags=["datasets"])
 
@@ -138,29 +141,34 @@ def create_dataset(store: StoreDep, body: DatasetCreate) -> dict[str, Any]:
         record = store.insert("datasets", key, _new_record(body, catalog))
         if body.schema_name not in catalog["schemas"]:
             catalog["schemas"].append(body.schema_name)
-        return public(record)
+        return view(record)
 
 
 @router.get("/databricks/datasets")
 def list_datasets(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    with store.lock:
-        owned = [r for r in store.table("datasets").values() if r["tenant_id"] == tenant_id]
-        items, token = paginate(f"datasets:{tenant_id}", owned, page, public)
+    items, token = paginate_owned(store, "datasets", tenant_id, page, view)
     return {"datasets": items, "next_page_token": token}
 
 
 @router.get("/databricks/datasets/{tenant_id}/{dataset_name}")
-def get_dataset(store: StoreDep, tenant_id: str, dataset_name: str) -> dict[str, Any]:
+def get_dataset(
+    store: StoreDep, tenant_id: str, dataset_name: str, response: Response
+) -> dict[str, Any]:
     with store.lock:
-        return public(find_dataset(store, tenant_id, dataset_name))
+        return with_etag(response, view(find_dataset(store, tenant_id, dataset_name)))
 
 
 @router.patch("/databricks/datasets/{tenant_id}/{dataset_name}")
 def patch_dataset(
-    store: StoreDep, tenant_id: str, dataset_name: str, body: DatasetPatch
+    store: StoreDep,
+    tenant_id: str,
+    dataset_name: str,
+    body: DatasetPatch,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     with store.mutate():
         record = find_dataset(store, tenant_id, dataset_name)
+        check_if_match(if_match, record, f"dataset {dataset_name!r}")
         before = public(record)
         if body.columns is not None:
             columns = tables.alter(record["columns"], body.columns)
@@ -173,7 +181,7 @@ def patch_dataset(
             record["properties"] = dict(body.properties)
         if public(record) != before:
             _touch(record)
-        return public(record)
+        return view(record)
 
 
 @router.delete("/databricks/datasets/{tenant_id}/{dataset_name}", status_code=204)

@@ -18,13 +18,16 @@ from reconciler.emulator.common import (
     CREATOR,
     WORKSPACE_HOST,
     Body,
+    IfMatch,
     StoreDep,
+    check_if_match,
     check_tenant,
     enforce_tenant,
+    with_etag,
 )
 from reconciler.emulator.errors import invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate
-from reconciler.emulator.store import Record, Store, now, public, to_ms
+from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.store import Record, Store, now, to_ms, view
 
 router = APIRouter(tags=["jobs"])
 
@@ -90,16 +93,16 @@ def create_job(store: StoreDep, body: Annotated[dict[str, Any], JsonBody()]) -> 
 
 @router.get("/databricks/jobs")
 def list_jobs(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    with store.lock:
-        owned = [r for r in store.table("jobs").values() if r["tenant_id"] == tenant_id]
-        items, token = paginate(f"jobs:{tenant_id}", owned, page, public)
+    items, token = paginate_owned(store, "jobs", tenant_id, page, view)
     return {"jobs": items, "next_page_token": token}
 
 
 @router.get("/databricks/jobs/{job_id}")
-def get_job(store: StoreDep, job_id: int, tenant_id: str | None = None) -> dict[str, Any]:
+def get_job(
+    store: StoreDep, job_id: int, response: Response, tenant_id: str | None = None
+) -> dict[str, Any]:
     with store.lock:
-        return public(find_job(store, job_id, tenant_id))
+        return with_etag(response, view(find_job(store, job_id, tenant_id)))
 
 
 @router.delete("/databricks/jobs/{job_id}", status_code=204)
@@ -115,7 +118,10 @@ def delete_job(store: StoreDep, job_id: int, tenant_id: str | None = None) -> Re
 
 @router.post("/databricks/jobs/{job_id}/reset")
 def reset_job(
-    store: StoreDep, job_id: int, body: Annotated[dict[str, Any], JsonBody()]
+    store: StoreDep,
+    job_id: int,
+    body: Annotated[dict[str, Any], JsonBody()],
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     tenant_id = body.get("tenant_id")
     if tenant_id is not None and not isinstance(tenant_id, str):
@@ -125,6 +131,7 @@ def reset_job(
         raise invalid("reset takes {tenant_id, new_settings}")
     with store.mutate():
         record = find_job(store, job_id, tenant_id)
+        check_if_match(if_match, record, f"job {job_id}")
         checker = notebook_checker(store, record["tenant_id"])
         record["settings"] = jobspec.normalize_settings(body["new_settings"], checker)
     return {}

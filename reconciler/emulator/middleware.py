@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.emulator import API_PREFIX
 from reconciler.emulator.errors import PROBLEM_JSON, problem
+from reconciler.emulator.faults import DroppedConnection
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 PUBLIC_PATHS = frozenset({f"{API_PREFIX}/health"})
@@ -140,6 +141,8 @@ class EmulatorMiddleware:
             return
         try:
             await self.app(scope, _limited(receive), send_with_id)
+        except DroppedConnection:
+            raise
         except Exception:
             log.exception("unhandled error in %s %s", scope["method"], path)
             if started:

@@ -20,10 +20,18 @@ from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from reconciler.emulator import runs
-from reconciler.emulator.common import WORKSPACE_HOST, Body, StoreDep, check_tenant
+from reconciler.emulator.common import (
+    WORKSPACE_HOST,
+    Body,
+    IfMatch,
+    StoreDep,
+    check_if_match,
+    check_tenant,
+    with_etag,
+)
 from reconciler.emulator.errors import already_exists, invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate
-from reconciler.emulator.store import Record, Store, now, public, to_ms
+from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.store import Record, Store, now, to_ms, view
 
 router = APIRouter(tags=["notebooks"])
 
@@ -72,10 +80,10 @@ def check_path(path: str) -> str:
 
 
 def render_notebook(record: Record, *, with_content: bool = False) -> dict[str, Any]:
-    view = public(record)
+    shown = view(record)
     if with_content:
-        view["content"] = record["_content"]
-    return view
+        shown["content"] = record["_content"]
+    return shown
 
 
 def find_notebook(store: Store, tenant_id: str | None, path: str) -> Record:
@@ -133,9 +141,7 @@ def create_notebook(store: StoreDep, body: NotebookCreate) -> dict[str, Any]:
 
 @router.get("/databricks/notebooks")
 def list_notebooks(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    with store.lock:
-        owned = [r for r in store.table("notebooks").values() if r["tenant_id"] == tenant_id]
-        items, token = paginate(f"notebooks:{tenant_id}", owned, page, render_notebook)
+    items, token = paginate_owned(store, "notebooks", tenant_id, page, render_notebook)
     return {"notebooks": items, "next_page_token": token}
 
 
@@ -160,20 +166,28 @@ def execute_notebook(store: StoreDep, body: NotebookExecute) -> dict[str, Any]:
 
 
 @router.get("/databricks/notebooks/{tenant_id}")
-def get_notebook(store: StoreDep, tenant_id: str, path: str = Query(...)) -> dict[str, Any]:
+def get_notebook(
+    store: StoreDep, tenant_id: str, response: Response, path: str = Query(...)
+) -> dict[str, Any]:
     with store.lock:
-        return render_notebook(find_notebook(store, tenant_id, path), with_content=True)
+        record = find_notebook(store, tenant_id, path)
+        return with_etag(response, render_notebook(record, with_content=True))
 
 
 @router.put("/databricks/notebooks/{tenant_id}")
 def update_notebook(
-    store: StoreDep, tenant_id: str, body: NotebookUpdate, path: str = Query(...)
+    store: StoreDep,
+    tenant_id: str,
+    body: NotebookUpdate,
+    path: str = Query(...),
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     if body.path is not None and body.path != path:
         raise invalid(f"body path {body.path!r} differs from the path parameter {path!r}")
     language = check_language(body.language) if body.language is not None else None
     with store.mutate():
         record = find_notebook(store, tenant_id, path)
+        check_if_match(if_match, record, f"notebook {path!r}")
         if language is not None:
             record["language"] = language
         _set_content(record, body.content)

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query
 
 from reconciler.emulator.errors import invalid
-from reconciler.emulator.store import Record
+from reconciler.emulator.store import Record, Store
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -77,3 +77,20 @@ def paginate(
     more = len(ordered) > page.size
     token = _encode(listing, chosen[-1]["_seq"]) if more else None
     return [render(r) for r in chosen], token
+
+
+def paginate_owned(
+    store: Store,
+    collection: str,
+    tenant_id: str,
+    page: Page,
+    render: Callable[[Record], dict[str, Any]],
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the tenant's objects in ``collection``, read through the store's
+    per-tenant index: the cost is one page, whatever the size of the workspace."""
+    listing = f"{collection}:{tenant_id}"
+    after = _decode(listing, page.token) if page.token else 0
+    with store.lock:
+        chosen, more = store.owned_page(collection, tenant_id, after, page.size)
+        token = _encode(listing, chosen[-1]["_seq"]) if more and chosen else None
+        return [render(r) for r in chosen], token

@@ -25,6 +25,7 @@ from fastapi import FastAPI
 
 from reconciler.emulator import API_PREFIX
 from reconciler.emulator.app import create_app
+from reconciler.emulator.faults import Faults, quiet_dropped_connections
 
 START_TIMEOUT = 10.0
 
@@ -44,10 +45,17 @@ class RunningEmulator:
 
 
 def run_emulator(
-    *, host: str, port: int, api_key: str, state_file: Path | None, ready_delay: float
+    *,
+    host: str,
+    port: int,
+    api_key: str,
+    state_file: Path | None,
+    ready_delay: float,
+    faults: Faults | None = None,
 ) -> None:
     """Serve the emulator on ``host:port`` until interrupted."""
-    app = create_app(api_key=api_key, ready_delay=ready_delay, state_file=state_file)
+    app = create_app(api_key=api_key, ready_delay=ready_delay, state_file=state_file, faults=faults)
+    quiet_dropped_connections()
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 
@@ -80,10 +88,18 @@ def _wait_healthy(url: str, thread: threading.Thread) -> None:
 
 @contextmanager
 def running_emulator(
-    *, api_key: str = "test-key", ready_delay: float = 0.2, state_file: Path | None = None
+    *,
+    api_key: str = "test-key",
+    ready_delay: float = 0.2,
+    state_file: Path | None = None,
+    faults: Faults | None = None,
 ) -> Iterator[RunningEmulator]:
-    """Run the emulator in a background thread for the duration of the block."""
-    app = create_app(api_key=api_key, ready_delay=ready_delay, state_file=state_file)
+    """Run the emulator in a background thread for the duration of the block.
+
+    ``faults`` are in force from the first request (health checks are exempt).
+    """
+    app = create_app(api_key=api_key, ready_delay=ready_delay, state_file=state_file, faults=faults)
+    quiet_dropped_connections()
     sock = _bound_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)

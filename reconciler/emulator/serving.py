@@ -24,10 +24,19 @@ from fastapi import Response
 from fastapi.routing import APIRouter
 from pydantic import Field
 
-from reconciler.emulator.common import CREATOR, Body, StoreDep, check_tenant, enforce_tenant
+from reconciler.emulator.common import (
+    CREATOR,
+    Body,
+    IfMatch,
+    StoreDep,
+    check_if_match,
+    check_tenant,
+    enforce_tenant,
+    with_etag,
+)
 from reconciler.emulator.errors import already_exists, conflict, invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate
-from reconciler.emulator.store import Record, Store, now, public, to_ms
+from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.store import Record, Store, now, public, to_ms, view
 
 router = APIRouter(tags=["serving-endpoints"])
 
@@ -144,28 +153,28 @@ def settle(record: Record, at: float) -> None:
 
 
 def render_endpoint(record: Record) -> dict[str, Any]:
-    view = public(record)
+    shown = view(record)
     snapshot = {**record, "_pending": record.get("_pending"), "_config": record.get("_config")}
     settle(snapshot, now())
-    view["last_updated_timestamp"] = snapshot["last_updated_timestamp"]
+    shown["last_updated_timestamp"] = snapshot["last_updated_timestamp"]
     config, pending = snapshot["_config"], snapshot["_pending"]
     ready = config is not None
-    view["state"] = {
+    shown["state"] = {
         "ready": "READY" if ready else "NOT_READY",
         "config_update": "IN_PROGRESS" if pending is not None else "NOT_UPDATING",
     }
     if ready:
-        view["config"] = _render_config(config, "DEPLOYMENT_READY", "")
+        shown["config"] = _render_config(config, "DEPLOYMENT_READY", "")
     else:
-        view["config"] = _render_config(
+        shown["config"] = _render_config(
             pending, "DEPLOYMENT_CREATING", "Creating the served entity"
         )
     if pending is not None:
-        view["pending_config"] = {
+        shown["pending_config"] = {
             **_render_config(pending, "DEPLOYMENT_CREATING", "Creating the served entity"),
             "start_time": to_ms(record["_pending_since"]),
         }
-    return view
+    return shown
 
 
 def find_endpoint(store: Store, name: str, tenant_id: str | None) -> Record:
@@ -225,16 +234,16 @@ def create_endpoint(store: StoreDep, body: EndpointCreate) -> dict[str, Any]:
 
 @router.get("/databricks/serving-endpoints")
 def list_endpoints(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    with store.lock:
-        owned = [r for r in store.table("endpoints").values() if r["tenant_id"] == tenant_id]
-        items, token = paginate(f"endpoints:{tenant_id}", owned, page, render_endpoint)
+    items, token = paginate_owned(store, "endpoints", tenant_id, page, render_endpoint)
     return {"endpoints": items, "next_page_token": token}
 
 
 @router.get("/databricks/serving-endpoints/{name}")
-def get_endpoint(store: StoreDep, name: str, tenant_id: str | None = None) -> dict[str, Any]:
+def get_endpoint(
+    store: StoreDep, name: str, response: Response, tenant_id: str | None = None
+) -> dict[str, Any]:
     with store.lock:
-        return render_endpoint(find_endpoint(store, name, tenant_id))
+        return with_etag(response, render_endpoint(find_endpoint(store, name, tenant_id)))
 
 
 @router.delete("/databricks/serving-endpoints/{name}", status_code=204)
@@ -246,9 +255,12 @@ def delete_endpoint(store: StoreDep, name: str, tenant_id: str | None = None) ->
 
 
 @router.put("/databricks/serving-endpoints/{name}/config")
-def update_config(store: StoreDep, name: str, body: ConfigUpdate) -> dict[str, Any]:
+def update_config(
+    store: StoreDep, name: str, body: ConfigUpdate, if_match: IfMatch = None
+) -> dict[str, Any]:
     with store.mutate():
         record = find_endpoint(store, name, body.tenant_id)
+        check_if_match(if_match, record, f"serving endpoint {name!r}")
         settle(record, now())
         if record["_pending"] is not None:
             raise conflict(f"serving endpoint {name!r} has a config update in progress")
@@ -259,9 +271,12 @@ def update_config(store: StoreDep, name: str, body: ConfigUpdate) -> dict[str, A
 
 
 @router.patch("/databricks/serving-endpoints/{name}/tags")
-def patch_tags(store: StoreDep, name: str, body: TagsPatch) -> dict[str, Any]:
+def patch_tags(
+    store: StoreDep, name: str, body: TagsPatch, if_match: IfMatch = None
+) -> dict[str, Any]:
     with store.mutate():
         record = find_endpoint(store, name, body.tenant_id)
+        check_if_match(if_match, record, f"serving endpoint {name!r}")
         removed = set(body.delete_tags or [])
         tags = {t["key"]: t for t in record["tags"] if t["key"] not in removed}
         for tag in body.add_tags or []:

@@ -16,8 +16,10 @@ is loaded at start, so everything, dataset rows included, survives a restart.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import copy
+import hashlib
 import json
 import os
 import tempfile
@@ -57,6 +59,27 @@ def public(record: Record) -> Record:
     return {k: copy.deepcopy(v) for k, v in record.items() if not k.startswith("_")}
 
 
+ETAG_SKIPPED = frozenset({"_rows", "_content"})
+"""Internal fields left out of the ETag digest (their public summaries are in it)."""
+
+
+def etag_of(record: Record) -> str:
+    """The object's entity tag: a digest of its stored fields.
+
+    Any change to the stored object changes it; reading does not. Time-driven
+    progress that is computed on read (an endpoint settling, a run finishing)
+    does not change it either, so a client can read, wait, and still update.
+    """
+    stored = {k: v for k, v in record.items() if k not in ETAG_SKIPPED}
+    digest = hashlib.sha256(json.dumps(stored, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:20]
+
+
+def view(record: Record) -> Record:
+    """The public object with its ``etag``."""
+    return {**public(record), "etag": etag_of(record)}
+
+
 class Store:
     """All objects of the emulated workspace, guarded by one re-entrant lock."""
 
@@ -66,6 +89,7 @@ class Store:
         self.lock = threading.RLock()
         self.data: dict[str, dict[str, Record]] = {}
         self.counters: dict[str, int] = {}
+        self._owned: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self._clear()
         if state_file is not None and state_file.exists():
             self._load(state_file)
@@ -75,12 +99,16 @@ class Store:
     def _clear(self) -> None:
         self.data = {name: {} for name in COLLECTIONS}
         self.counters = {"seq": 0, "job_id": 0, "run_id": 0, "object_id": 0}
+        self._owned = {}
 
     def _load(self, path: Path) -> None:
         raw = json.loads(path.read_text(encoding="utf-8"))
         for name in COLLECTIONS:
             self.data[name] = dict(raw.get("data", {}).get(name, {}))
         self.counters.update(raw.get("counters", {}))
+        for name in COLLECTIONS:
+            for key, record in sorted(self.data[name].items(), key=lambda kv: kv[1]["_seq"]):
+                self._index(name, key, record)
 
     def save(self) -> None:
         """Write the whole state to the state file atomically (no-op without one)."""
@@ -129,4 +157,49 @@ class Store:
         """Add a record, stamping its creation sequence (used for stable list order)."""
         record["_seq"] = self.next("seq")
         self.data[collection][key] = record
+        self._index(collection, key, record)
         return record
+
+    # ---- listing by tenant ------------------------------------------------------------
+
+    def _index(self, collection: str, key: str, record: Record) -> None:
+        tenant = record.get("tenant_id")
+        if isinstance(tenant, str):
+            self._owned.setdefault((collection, tenant), []).append((record["_seq"], key))
+
+    def owned_page(
+        self, collection: str, tenant_id: str, after: int, size: int
+    ) -> tuple[list[Record], bool]:
+        """Up to ``size`` records of the tenant with ``_seq > after``, in creation order,
+        and whether more follow.
+
+        The per-tenant index is appended to on insert and never updated on
+        delete; stale entries (deleted or re-created keys) are skipped here and
+        compacted away when they outnumber the live ones. A page therefore
+        costs O(page size + recently deleted), not O(objects in the workspace).
+        """
+        with self.lock:
+            entries = self._owned.get((collection, tenant_id), [])
+            table = self.data[collection]
+            start = bisect.bisect_right(entries, (after, "\U0010ffff"))
+            found: list[Record] = []
+            stale = 0
+            for seq, key in entries[start:]:
+                record = table.get(key)
+                if record is None or record["_seq"] != seq:
+                    stale += 1
+                    continue
+                if len(found) == size:
+                    return found, True
+                found.append(record)
+            if stale > len(found) and stale > 64:
+                self._compact(collection, tenant_id)
+            return found, False
+
+    def _compact(self, collection: str, tenant_id: str) -> None:
+        table = self.data[collection]
+        self._owned[(collection, tenant_id)] = [
+            (seq, key)
+            for seq, key in self._owned.get((collection, tenant_id), [])
+            if key in table and table[key]["_seq"] == seq
+        ]

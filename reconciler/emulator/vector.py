@@ -35,11 +35,12 @@ from reconciler.emulator.common import (
     check_identifier,
     check_tenant,
     enforce_tenant,
+    with_etag,
 )
 from reconciler.emulator.datasets import find_dataset
 from reconciler.emulator.errors import ApiError, already_exists, conflict, invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate
-from reconciler.emulator.store import Record, Store, now, public
+from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.store import Record, Store, now, view
 
 router = APIRouter(tags=["vector-indexes"])
 
@@ -189,7 +190,7 @@ def _source_record(store: Store, record: Record) -> Record | None:
 
 
 def render_index(store: Store, record: Record) -> dict[str, Any]:
-    view = public(record)
+    shown = view(record)
     ready = now() >= record["_ready_at"]
     count = 0
     if ready:
@@ -197,13 +198,13 @@ def render_index(store: Store, record: Record) -> dict[str, Any]:
         if record["delta_sync_index_spec"]["pipeline_type"] == "CONTINUOUS":
             source = _source_record(store, record)
             count = source["row_count"] if source else 0
-    view["status"] = {
+    shown["status"] = {
         "ready": ready,
         "indexed_row_count": count,
         "message": "Index is ready" if ready else "Index is being provisioned",
         "index_url": f"{WORKSPACE_HOST}/api/2.0/vector-search/indexes/{record['name']}",
     }
-    return view
+    return shown
 
 
 def find_index(store: Store, name: str, tenant_id: str | None) -> Record:
@@ -228,18 +229,18 @@ def create_index(store: StoreDep, body: IndexCreate) -> dict[str, Any]:
 
 @router.get("/databricks/vector-indexes")
 def list_indexes(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    with store.lock:
-        owned = [r for r in store.table("indexes").values() if r["tenant_id"] == tenant_id]
-        items, token = paginate(
-            f"indexes:{tenant_id}", owned, page, lambda r: render_index(store, r)
-        )
+    items, token = paginate_owned(
+        store, "indexes", tenant_id, page, lambda r: render_index(store, r)
+    )
     return {"vector_indexes": items, "next_page_token": token}
 
 
 @router.get("/databricks/vector-indexes/{name}")
-def get_index(store: StoreDep, name: str, tenant_id: str | None = None) -> dict[str, Any]:
+def get_index(
+    store: StoreDep, name: str, response: Response, tenant_id: str | None = None
+) -> dict[str, Any]:
     with store.lock:
-        return render_index(store, find_index(store, name, tenant_id))
+        return with_etag(response, render_index(store, find_index(store, name, tenant_id)))
 
 
 @router.delete("/databricks/vector-indexes/{name}", status_code=204)

@@ -1,11 +1,24 @@
-"""Async client for the MCP Databricks connector (contract: ``specs/connector.md``).
+"""Async client for the MCP Databricks connector (contract: ``specs/mcp-connector.openapi.yaml``).
 
 It wraps httpx behind the project's own errors (:mod:`reconciler.errors`):
-problem documents become typed errors carrying status, code and request id;
-429/502/503/504 and connection failures are retried with exponential backoff
-and jitter, honouring ``Retry-After``; a POST is retried only when it carries an
-``Idempotency-Key``. The API key is sent as a Bearer token and never appears in
-reprs, logs or error messages.
+
+- problem documents become typed errors carrying status, code and request id
+  (404 → :class:`NotFoundError`, 409 and 412 → :class:`ConflictError`, ...);
+- 429/502/503/504 and connection failures are retried with exponential
+  backoff and jitter, waiting at least what ``Retry-After`` asks;
+- a POST is retried only when it carries an ``Idempotency-Key`` (the
+  connector then answers a repeat with the first result), every other
+  method is idempotent by contract;
+- updates may carry ``If-Match`` with the ETag of the object as read; a 412
+  means someone changed it since (``ConflictError``, code PRECONDITION_FAILED);
+- timeouts (connect and overall) and a bounded connection pool;
+- lists are async iterators over pages (:meth:`ConnectorClient.paginate`).
+
+Every request is counted in ``mcp_requests_total{operation,status}`` and
+timed in ``mcp_request_duration_seconds{operation}``, with the operation
+named by its path template (:mod:`reconciler.mcp.operations`), and logged
+as one structured line. The API key is sent as a Bearer token and never
+appears in reprs, logs or error messages.
 """
 
 from __future__ import annotations
@@ -29,10 +42,11 @@ from reconciler.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from reconciler.mcp.operations import Call, describe
 
 API_PREFIX = "/agentprovision/v1"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS"})
+IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"})
 BODY_LIMIT = 300  # characters of a response body quoted in an error
 
 log = logging.getLogger("reconciler.mcp")
@@ -46,7 +60,13 @@ DURATION = Histogram(
 
 
 class ConnectorClient:
-    """One connection pool to the connector; use as ``async with ConnectorClient(...)``."""
+    """One connection pool to the connector; use as ``async with ConnectorClient(...)``.
+
+    ``timeout`` bounds a whole call (each attempt), ``connect_timeout`` the TCP
+    connect; ``max_connections`` bounds the pool; ``max_retries`` retries
+    follow a failed attempt, waiting ``backoff · 2^(n-1)`` seconds with ±50 %
+    jitter (at least ``Retry-After``, at most ``max_backoff``).
+    """
 
     def __init__(
         self,
@@ -54,19 +74,25 @@ class ConnectorClient:
         api_key: str,
         *,
         timeout: float = 30.0,
+        connect_timeout: float = 10.0,
         max_connections: int = 32,
         max_retries: int = 5,
         backoff: float = 0.2,
+        max_backoff: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.max_retries = max_retries
         self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._secret = api_key
         self._http = httpx.AsyncClient(
             base_url=self.base_url + API_PREFIX,
             headers={"Authorization": f"Bearer {api_key}"},
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=max_connections),
+            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
             transport=transport,
         )
 
@@ -87,14 +113,20 @@ class ConnectorClient:
     async def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         return await self.request("GET", path, params=params)
 
-    async def post(self, path: str, *, json: Any = None, **kw: Any) -> Any:
-        return await self.request("POST", path, json=json, **kw)
+    async def post(
+        self, path: str, *, json: Any = None, if_match: str | None = None, **kw: Any
+    ) -> Any:
+        return await self.request("POST", path, json=json, if_match=if_match, **kw)
 
-    async def put(self, path: str, *, json: Any = None, **kw: Any) -> Any:
-        return await self.request("PUT", path, json=json, **kw)
+    async def put(
+        self, path: str, *, json: Any = None, if_match: str | None = None, **kw: Any
+    ) -> Any:
+        return await self.request("PUT", path, json=json, if_match=if_match, **kw)
 
-    async def patch(self, path: str, *, json: Any = None, **kw: Any) -> Any:
-        return await self.request("PATCH", path, json=json, **kw)
+    async def patch(
+        self, path: str, *, json: Any = None, if_match: str | None = None, **kw: Any
+    ) -> Any:
+        return await self.request("PATCH", path, json=json, if_match=if_match, **kw)
 
     async def delete(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
         return await self.request("DELETE", path, params=params)
@@ -106,7 +138,7 @@ class ConnectorClient:
     async def paginate(
         self, path: str, *, items: str, params: Mapping[str, Any], page_size: int = 100
     ) -> AsyncIterator[dict[str, Any]]:
-        """Yield every object of a list endpoint, following ``next_page_token``."""
+        """Yield every object of a list endpoint, one page request at a time."""
         token: str | None = None
         while True:
             query = {**params, "page_size": page_size}
@@ -137,30 +169,27 @@ class ConnectorClient:
         json: Any = None,
         files: Any = None,
         idempotency_key: str | None = None,
+        if_match: str | None = None,
     ) -> Any:
         """Send one call, retrying what is safe to retry; return the decoded JSON body."""
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        headers = _headers(idempotency_key, if_match)
         retry_safe = method in IDEMPOTENT_METHODS or idempotency_key is not None
-        operation = f"{method} {path.split('?')[0]}"
+        call = describe(method, path, params, json)
         attempt = 0
         while True:
             attempt += 1
+            may_retry = retry_safe and attempt <= self.max_retries
             try:
-                response = await self._send(method, path, params, json, files, headers, operation)
-            except UnavailableError as exc:
-                if not retry_safe or attempt > self.max_retries:
+                response = await self._send(method, path, params, json, files, headers, call)
+            except UnavailableError:
+                if not may_retry:
                     raise
                 await asyncio.sleep(self._delay(attempt, None))
-                log.debug("retrying %s after %s", operation, exc)
                 continue
-            if (
-                response.status_code in RETRY_STATUSES
-                and retry_safe
-                and attempt <= self.max_retries
-            ):
+            if response.status_code in RETRY_STATUSES and may_retry:
                 await asyncio.sleep(self._delay(attempt, response.headers.get("Retry-After")))
                 continue
-            return _decode(response, method, path)
+            return self._decode(response, method, path)
 
     async def _send(
         self,
@@ -170,7 +199,7 @@ class ConnectorClient:
         json: Any,
         files: Any,
         headers: dict[str, str],
-        operation: str,
+        call: Call,
     ) -> httpx.Response:
         started = time.perf_counter()
         status = "error"
@@ -181,6 +210,7 @@ class ConnectorClient:
             status = str(response.status_code)
             return response
         except httpx.TimeoutException as exc:
+            status = "timeout"
             raise UnavailableError(
                 f"connector timed out on {method} {path}", hint="check MCP_SERVER_URL and retry"
             ) from exc
@@ -190,21 +220,61 @@ class ConnectorClient:
                 hint="is the MCP server running? For local work start `reconciler emulator`",
             ) from exc
         finally:
-            elapsed = time.perf_counter() - started
-            REQUESTS.labels(operation, status).inc()
-            DURATION.labels(operation).observe(elapsed)
-            log.info(
-                "mcp request",
-                extra={"operation": operation, "status": status, "duration_ms": elapsed * 1000},
-            )
+            _record(call, status, time.perf_counter() - started)
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
+        """Exponential backoff with jitter; never less than ``Retry-After`` asks."""
+        backoff = self.backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+        asked = 0.0
         if retry_after:
             try:
-                return max(0.0, float(retry_after))
+                asked = max(0.0, float(retry_after))
             except ValueError:
-                pass
-        return float(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
+                asked = 0.0
+        return float(min(self.max_backoff, max(backoff, asked)))
+
+    def _decode(self, response: httpx.Response, method: str, path: str) -> Any:
+        """The JSON body of a successful response, or the matching ConnectorError."""
+        if response.is_success:
+            if response.status_code == 204 or not response.content:
+                return None
+            return response.json()
+        error = error_from_response(response, method, path)
+        if self._secret and self._secret in error.message:
+            error.message = error.message.replace(self._secret, "***")
+            error.args = (error.message,)
+        raise error
+
+
+def _headers(idempotency_key: str | None, if_match: str | None) -> dict[str, str]:
+    headers = {}
+    if idempotency_key:
+        headers["Idempotency-Key"] = idempotency_key
+    if if_match:
+        quoted = (
+            if_match if if_match.startswith(('"', "W/")) or if_match == "*" else f'"{if_match}"'
+        )
+        headers["If-Match"] = quoted
+    return headers
+
+
+def _record(call: Call, status: str, elapsed: float) -> None:
+    """Metrics and the one structured log line of a request."""
+    REQUESTS.labels(call.operation, status).inc()
+    DURATION.labels(call.operation).observe(elapsed)
+    log.info(
+        "mcp %s -> %s in %.1f ms",
+        call.operation,
+        status,
+        elapsed * 1000,
+        extra={
+            "operation": call.operation,
+            "tenant": call.tenant,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 3),
+            "resource": call.resource,
+        },
+    )
 
 
 _ERRORS: dict[int, type[ConnectorError]] = {
@@ -218,18 +288,16 @@ _ERRORS: dict[int, type[ConnectorError]] = {
     503: UnavailableError,
     504: UnavailableError,
 }
-
-
-def _decode(response: httpx.Response, method: str, path: str) -> Any:
-    """The JSON body of a successful response, or the matching ConnectorError."""
-    if response.is_success:
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
-    raise error_from_response(response, method, path)
+_DEFAULT_CODES = {412: "PRECONDITION_FAILED", 429: "RATE_LIMITED", 503: "UNAVAILABLE"}
+_HINTS = {
+    401: "check MCP_API_KEY",
+    403: "check MCP_API_KEY",
+    412: "the object changed since it was read; plan again",
+}
 
 
 def error_from_response(response: httpx.Response, method: str, path: str) -> ConnectorError:
+    """The typed error for a non-2xx answer, quoting at most :data:`BODY_LIMIT` characters."""
     status = response.status_code
     try:
         body = response.json()
@@ -238,13 +306,12 @@ def error_from_response(response: httpx.Response, method: str, path: str) -> Con
     if not isinstance(body, dict):
         body = {}
     detail = str(body.get("detail") or body.get("message") or response.text)[:BODY_LIMIT]
-    code = body.get("code") or body.get("error_code")
+    code = body.get("code") or body.get("error_code") or _DEFAULT_CODES.get(status)
     request_id = body.get("request_id") or response.headers.get("X-Request-Id")
     cls = _ERRORS.get(status) or (ServerError if status >= 500 else ClientError)
-    hint = "check MCP_API_KEY" if cls is UnauthenticatedError else None
     message = f"connector answered {status} {code or ''} to {method} {path}: {detail}".replace(
         "  ", " "
     )
     if request_id:
         message += f" [request {request_id}]"
-    return cls(message, status=status, code=code, request_id=request_id, hint=hint)
+    return cls(message, status=status, code=code, request_id=request_id, hint=_HINTS.get(status))

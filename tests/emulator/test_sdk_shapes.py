@@ -18,7 +18,7 @@ from databricks.sdk.service.vectorsearch import VectorIndex
 
 from tests.emulator.helpers import CATALOG, TENANT, make_catalog, make_notebook, ok, wait_for
 
-OUR_KEYS = ("tenant_id", "managed_by")
+OUR_KEYS = ("tenant_id", "managed_by", "etag")
 
 
 def without_empties(value: Any) -> Any:
