@@ -95,16 +95,21 @@ async def apply_tenant(
     lock_timeout: float = 0.0,
     command: str | None = None,
     slots: asyncio.Semaphore | None = None,
+    lease: TenantLease | None = None,
 ) -> ApplyResult:
     """Apply one tenant's plan; returns every step's outcome (never raises for a step).
 
+    Pass ``lease`` when the caller already holds the tenant's lock (taken
+    before planning); it is then left for the caller to release.
     Raises :class:`ReconcilerError` when the tenant cannot be applied at all:
     its lock stays busy, the plan is stale, or the state database fails.
     """
     steps = plan.actionable
     if not steps:
         return ApplyResult(plan.tenant, None, ())
-    lease = await acquire_lock(store, plan.tenant, timeout=lock_timeout, command=command)
+    held = lease is not None
+    if lease is None:
+        lease = await acquire_lock(store, plan.tenant, timeout=lock_timeout, command=command)
     try:
         apply_id = store.begin_apply(
             plan.tenant,
@@ -122,7 +127,8 @@ async def apply_tenant(
         outcome = "failed" if any(r.outcome != "ok" for r in results) else "succeeded"
         store.finish_apply(apply_id, outcome=outcome, summary=_summary(results))
     finally:
-        await asyncio.to_thread(lease.release)
+        if not held:
+            await asyncio.to_thread(lease.release)
     return ApplyResult(plan.tenant, apply_id, results)
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from reconciler.apply import ApplyResult, BeforeStep, StepListener, apply_tenant
+from reconciler.apply import ApplyResult, BeforeStep, StepListener, acquire_lock, apply_tenant
 from reconciler.errors import ReconcilerError, ServerError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, ObservedResource, TenantContext
@@ -21,6 +22,7 @@ from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import Plan, PlanOptions, TenantPlan, build_plan
 from reconciler.state import StateStore
+from reconciler.state.leases import TenantLease
 from reconciler.state.recovery import resolve_open_intents
 
 log = logging.getLogger("reconciler")
@@ -58,16 +60,18 @@ async def plan_tenant(
     client: ConnectorClient,
     options: PlanOptions = PlanOptions(),
     resolve_intents: bool = True,
+    lease: TenantLease | None = None,
 ) -> TenantPlan:
     """Observe the tenant, settle open intents, read its state, build its plan.
 
     Open intents (left by an apply that died mid-call) are settled against the
     observed objects before state is read, under the tenant's lock (see
     :mod:`reconciler.state.recovery`); ``resolve_intents=False`` leaves them.
+    ``lease`` is the tenant's lock when the caller holds it already.
     """
     observed = await observe_tenant(client, tenant.context)
     if resolve_intents:
-        resolved = resolve_open_intents(store, tenant.context.name, observed)
+        resolved = resolve_open_intents(store, tenant.context.name, observed, lease=lease)
         if resolved:
             log.warning("tenant %s: settled %d open intent(s)", tenant.context.name, resolved)
     snapshot = store.read_tenant(tenant.context.name)
@@ -90,16 +94,52 @@ async def plan_tenants(
     client: ConnectorClient,
     options: PlanOptions = PlanOptions(),
     resolve_intents: bool = True,
+    leases: Mapping[str, TenantLease] | None = None,
 ) -> Plan:
+    """Plan every tenant concurrently (``leases``: locks the caller holds, by tenant)."""
+    leases = leases or {}
     plans = await asyncio.gather(
         *(
             plan_tenant(
-                t, store=store, client=client, options=options, resolve_intents=resolve_intents
+                t,
+                store=store,
+                client=client,
+                options=options,
+                resolve_intents=resolve_intents,
+                lease=leases.get(t.context.name),
             )
             for t in tenants
         )
     )
     return Plan(tuple(plans))
+
+
+@asynccontextmanager
+async def locked_tenants(
+    store: StateStore, tenants: Sequence[str], *, timeout: float = 0.0, command: str | None = None
+) -> AsyncIterator[dict[str, TenantLease]]:
+    """Hold every tenant's lock for a plan-then-apply, waiting up to ``timeout`` s each.
+
+    Taking the locks *before* planning means a plan made after waiting is
+    fresh. When one tenant stays busy, the locks taken so far are released and
+    the error names the holder.
+    """
+    held: dict[str, TenantLease] = {}
+    try:
+        results = await asyncio.gather(
+            *(acquire_lock(store, t, timeout=timeout, command=command) for t in tenants),
+            return_exceptions=True,
+        )
+        for tenant, got in zip(tenants, results, strict=True):
+            if isinstance(got, TenantLease):
+                held[tenant] = got
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure
+        yield held
+    finally:
+        for lease in held.values():
+            await asyncio.to_thread(lease.release)
 
 
 async def apply_plan(
@@ -114,6 +154,7 @@ async def apply_plan(
     before_step: BeforeStep | None = None,
     lock_timeout: float = 0.0,
     command: str | None = None,
+    leases: Mapping[str, TenantLease] | None = None,
 ) -> list[ApplyResult]:
     """Apply every tenant's plan in parallel; at most ``parallelism`` steps at once overall.
 
@@ -122,6 +163,7 @@ async def apply_plan(
     says why; the other tenants go on.
     """
     slots = asyncio.Semaphore(max(1, parallelism))
+    leases = leases or {}
 
     def one(t: TenantPlan) -> Awaitable[ApplyResult]:
         return apply_tenant(
@@ -136,6 +178,7 @@ async def apply_plan(
             lock_timeout=lock_timeout,
             command=command,
             slots=slots,
+            lease=leases.get(t.tenant),
         )
 
     return list(await asyncio.gather(*(_guarded(t, one) for t in plan.tenants)))

@@ -13,7 +13,7 @@ from reconciler.commands.plan import add_plan_options
 from reconciler.errors import ReconcilerError
 from reconciler.load import TenantDesired, load_path
 from reconciler.plan import PlanOptions
-from reconciler.reconcile import apply_plan, plan_tenants
+from reconciler.reconcile import apply_plan, locked_tenants, plan_tenants
 from reconciler.render.progress import JsonDisplay, make_display, summary_lines
 from reconciler.render.text import make_console, render_plan
 
@@ -55,10 +55,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _apply(tenants: tuple[TenantDesired, ...], args: argparse.Namespace) -> int:
+    """Lock every tenant, plan under the locks, confirm, apply, summarise."""
     console = make_console(stderr=args.format == "json")
-    async with connected() as (store, client):
+    names = [t.context.name for t in tenants]
+    async with (
+        connected() as (store, client),
+        locked_tenants(store, names, timeout=args.lock_timeout) as leases,
+    ):
         plan = await plan_tenants(
-            tenants, store=store, client=client, options=PlanOptions(adopt=args.adopt)
+            tenants,
+            store=store,
+            client=client,
+            options=PlanOptions(adopt=args.adopt),
+            leases=leases,
         )
         render_plan(plan, console)
         total = sum(len(t.actionable) for t in plan.tenants)
@@ -78,7 +87,7 @@ async def _apply(tenants: tuple[TenantDesired, ...], args: argparse.Namespace) -
                 git_commit=git_commit(args.path),
                 parallelism=args.parallelism,
                 listener=display,
-                lock_timeout=args.lock_timeout,
+                leases=leases,
             )
     if isinstance(display, JsonDisplay):
         display.summary(results)

@@ -44,27 +44,36 @@ CREATING = frozenset({"create", "replace", "adopt"})
 
 
 def resolve_open_intents(
-    store: StateStore, tenant: str, observed: Sequence[ObservedResource]
+    store: StateStore,
+    tenant: str,
+    observed: Sequence[ObservedResource],
+    *,
+    lease: TenantLease | None = None,
 ) -> int:
     """Settle the tenant's open intents (and interrupted applies); returns how many.
 
-    Does nothing when another process holds the tenant's lock.
+    ``lease`` is the tenant's lock if the caller holds it; otherwise the lock
+    is taken for the duration, and nothing is done when another process holds it.
     """
     if not store.open_intents(tenant) and not store.running_applies(tenant):
         return 0
-    lease = store.try_lock(tenant, command="plan: resolving open intents")
-    if not isinstance(lease, TenantLease):
-        log.info(
-            "tenant %s is locked (%s); its open intents are left to it", tenant, lease.describe()
-        )
+    if lease is not None:
+        return _resolve_all(store, tenant, observed)
+    taken = store.try_lock(tenant, command="plan: resolving open intents")
+    if not isinstance(taken, TenantLease):
+        log.info("tenant %s is locked (%s); open intents left to it", tenant, taken.describe())
         return 0
-    with lease:
-        intents = store.open_intents(tenant)
-        recorded = store.read_tenant(tenant).resources
-        for intent in intents:
-            _resolve(store, intent, observed, recorded.get(intent.key))
-        store.interrupt_running_applies(tenant)
-        return len(intents)
+    with taken:
+        return _resolve_all(store, tenant, observed)
+
+
+def _resolve_all(store: StateStore, tenant: str, observed: Sequence[ObservedResource]) -> int:
+    intents = store.open_intents(tenant)
+    recorded = store.read_tenant(tenant).resources
+    for intent in intents:
+        _resolve(store, intent, observed, recorded.get(intent.key))
+    store.interrupt_running_applies(tenant)
+    return len(intents)
 
 
 def _resolve(
