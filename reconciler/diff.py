@@ -121,9 +121,11 @@ def _with_resets(
         else:
             result[key] = value
     for key in recorded.keys() - desired.keys():
-        rule = kind.rule_for(".".join((*prefix, key)))
-        if rule is not None and rule.rule is Rule.SERVER_DEFAULT and rule.default is not None:
-            result[key] = rule.default
+        path = (*prefix, key)
+        rule = kind.rule_for(".".join(path))
+        exact = rule is not None and len(rule.path.split(".")) == len(path)
+        if exact and rule.rule is Rule.SERVER_DEFAULT and rule.default is not None:  # type: ignore[union-attr]
+            result[key] = rule.default  # type: ignore[union-attr]
     return result
 
 

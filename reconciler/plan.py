@@ -213,15 +213,18 @@ def _plan_desired(
         refresh = (dict(r.spec), r.identity, dict(r.lifecycle)) != (
             dict(d.spec), d.identity, lifecycle,
         )  # fmt: skip
-        return replace(base, reason="up to date", refresh=refresh)
+        reason = "remote already matches: only the record is updated" if refresh else "up to date"
+        return replace(base, reason=reason, refresh=refresh)
     verdicts = [kind.assess(f) for f in fields]
+    drifted = {f.parts for f in base.drift}
+    reasons = [
+        v.reason + (" outside the reconciler" if f.parts in drifted else "")
+        for f, v in zip(fields, verdicts, strict=True)
+    ]
     if any(v.replace for v in verdicts):
-        reasons = [v.reason for v in verdicts if v.replace]
-        return _replace(base, reasons, kind.data_bearing)
-    reason = "; ".join(v.reason for v in verdicts)
-    if base.drift and {f.parts for f in base.drift} >= {f.parts for f in fields}:
-        reason = f"changed outside the reconciler: {reason}"
-    return replace(base, action=Action.UPDATE, reason=reason)
+        chosen = [r for r, v in zip(reasons, verdicts, strict=True) if v.replace]
+        return _replace(base, chosen, kind.data_bearing)
+    return replace(base, action=Action.UPDATE, reason="; ".join(reasons))
 
 
 def _unrecorded(base: ResourceChange, d: DesiredResource, options: PlanOptions) -> ResourceChange:
@@ -240,7 +243,7 @@ def _replace(base: ResourceChange, reasons: list[str], data_bearing: bool) -> Re
         return replace(
             base, action=Action.BLOCKED, reason=_protected(f"must be replaced: {reason}")
         )
-    if data_bearing:
+    if data_bearing and "destroys data" not in reason:
         reason += " — destroys the data it holds"
     return replace(base, action=Action.REPLACE, reason=reason, destructive=data_bearing)
 

@@ -106,7 +106,8 @@ def _render_tenant(tenant: TenantPlan, console: Console) -> None:
 def _render_change(change: ResourceChange, console: Console) -> None:
     symbol, style = SYMBOLS[change.action]
     label = "refresh" if change.action is Action.NOOP else change.action.value
-    danger = " [bold red](destroys data)[/bold red]" if change.destructive else ""
+    destroys = change.destructive and "destroys" not in change.reason
+    danger = " [bold red](destroys data)[/bold red]" if destroys else ""
     console.print(
         f"  [{style}]{escape(symbol):>3} {escape(change.address)}[/{style}]  "
         f"{label}: {escape(change.reason)}{danger}"
