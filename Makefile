@@ -28,5 +28,8 @@ lint: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/reconciler schema
 
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) .reconciler .pytest_cache .ruff_cache

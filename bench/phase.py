@@ -19,6 +19,7 @@ import asyncio
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,24 @@ async def _baseline_phase(args: argparse.Namespace, store: StateStore, out: dict
     out["baseline"] = {**refreshing.as_dict(), "resources": len(observed)}
 
 
+def _profiled(target: Path, work: Callable[[], None]) -> None:
+    """Run ``work`` under pyinstrument: its call tree as text in ``target``, the session beside.
+
+    Render the session again with ``pyinstrument --load <target>.pyisession``
+    (``--show-all`` to open library frames).
+    """
+    from pyinstrument import Profiler
+
+    profiler = Profiler(async_mode="disabled")
+    profiler.start()
+    try:
+        work()
+    finally:
+        profiler.stop()
+        target.write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
+        profiler.last_session.save(str(target) + ".pyisession")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.phase")
     parser.add_argument("phase", choices=("plan", "apply", "baseline"))
@@ -89,12 +108,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--parallelism", type=int, default=10)
     parser.add_argument("--cycle", action="store_true", help="plan: also apply the plan")
+    parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here")
     args = parser.parse_args(argv)
     out: dict[str, Any] = {"phase": args.phase, "tenants": args.tenants}
     store = StateStore.open(args.db)
     try:
         run = _baseline_phase if args.phase == "baseline" else _plan_phase
-        asyncio.run(run(args, store, out))
+        if args.profile:
+            _profiled(args.profile, lambda: asyncio.run(run(args, store, out)))
+        else:
+            asyncio.run(run(args, store, out))
     finally:
         store.close()
     out["peak_rss_mb"] = peak_rss_mb()

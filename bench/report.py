@@ -24,7 +24,26 @@ LINEAR_SLACK = 1.3  # CPU per resource at the largest scale ≤ 1.3 x at the sma
 
 
 def environment() -> dict[str, Any]:
-    """Where the run happened: CPUs, Python, platform, git commit."""
+    """Where the run happened: CPUs, Python, platform, git commit.
+
+    ``BENCH_GIT_COMMIT`` names the commit when the run is made from an export
+    of the tree rather than a git checkout.
+    """
+    if os.environ.get("BENCH_GIT_COMMIT"):
+        commit, dirty = os.environ["BENCH_GIT_COMMIT"], False
+    else:
+        commit, dirty = _git_commit()
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "git_commit": commit,
+        "reconciler_modified": dirty,
+    }
+
+
+def _git_commit() -> tuple[str, bool]:
+    """HEAD, and whether ``reconciler/`` has uncommitted changes."""
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
@@ -38,14 +57,8 @@ def environment() -> dict[str, Any]:
             ).stdout.strip()
         )
     except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", False
-    return {
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "git_commit": commit,
-        "reconciler_modified": dirty,
-    }
+        return "unknown", False
+    return commit, dirty
 
 
 def _shape(raw: dict[str, Any]) -> EstateShape:
