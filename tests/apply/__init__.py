@@ -1,0 +1,1 @@
+"""Apply under stress: kills, faults, concurrent applies, failing steps, a failing database."""
