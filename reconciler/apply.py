@@ -35,12 +35,12 @@ from reconciler.errors import ApplyError, ReconcilerError, ServerError, StateErr
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.mcp.client import ConnectorClient
-from reconciler.plan import Action, ResourceChange, TenantPlan
+from reconciler.plan import FAILING, Action, ResourceChange, TenantPlan
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease, busy
 
 DEPENDS_FORWARD = frozenset(
-    {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT, Action.NOOP, Action.CONFLICT}
+    {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT, Action.NOOP} | FAILING
 )
 STEP_ATTEMPTS = 3
 """Tries per step when the connector fails in a way worth retrying."""
@@ -273,7 +273,7 @@ class _Runner:
         """The step's connector calls between its intent and its record; the remote id."""
         kind, ctx, client = KINDS[change.key.kind], self.plan.context, self.client
         desired, observed = change.desired, change.observed
-        if change.action is Action.CONFLICT:
+        if change.action in FAILING:
             raise ApplyError(change.reason)
         if change.action is Action.FORGET:
             self.store.forget_resource(self.apply_id, change.key, action=change.action.value)
@@ -313,9 +313,9 @@ class _Runner:
             return self.intents[change.key]
         desired, observed = change.desired, change.observed
         request = {
-            "spec": dict(desired.spec) if desired is not None else None,
+            "spec": dict(change.after) if change.after is not None else None,
             "depends_on": [list(k) for k in (desired.depends_on if desired else ())],
-            "lifecycle": dict(desired.lifecycle) if desired is not None else {},
+            "lifecycle": dict(change.lifecycle),
             "remote_id": observed.remote_id if observed is not None else change.remote_id,
         }
         self.intents[change.key] = self.store.open_intent(
@@ -336,9 +336,9 @@ class _Runner:
             key=change.key,
             identity=desired.identity,
             remote_id=remote_id,
-            spec=desired.spec,
+            spec=change.after if change.after is not None else desired.spec,
             depends_on=desired.depends_on,
-            lifecycle=desired.lifecycle,
+            lifecycle=change.lifecycle,
         )
         self.store.record_resource(
             self.apply_id, record, action=change.action.value, intent_id=intent

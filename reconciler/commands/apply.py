@@ -1,4 +1,11 @@
-"""``reconciler apply PATH``: make Databricks match the spec documents."""
+"""``reconciler apply PATH`` (or ``apply PLAN.json``): make Databricks match the documents.
+
+The plan is made again under the tenants' locks. A saved plan is checked
+against it (serials, remote fingerprints, the changes themselves) and refused
+when stale; each step then re-reads its object just before the first call.
+Destructive plans need ``--allow-data-loss``; conflicts and protected resources
+stop the whole apply before anything is sent.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,17 @@ import sys
 from rich.console import Console
 
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, git_commit
-from reconciler.commands.plan import add_plan_options
-from reconciler.errors import ReconcilerError
+from reconciler.commands.plan import (
+    add_plan_options,
+    check_targets,
+    plan_options,
+    refuse_failing,
+    select_tenants,
+)
+from reconciler.errors import PlanRefused, ReconcilerError
 from reconciler.load import TenantDesired, load_path
-from reconciler.plan import PlanOptions
+from reconciler.plan import Plan, PlanOptions
+from reconciler.planfile import SavedPlan, is_plan_file, load_saved_plan, recheck, verify
 from reconciler.reconcile import apply_plan, locked_tenants, plan_tenants
 from reconciler.render.progress import JsonDisplay, make_display, summary_lines
 from reconciler.render.text import make_console, render_plan
@@ -22,6 +36,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser = sub.add_parser("apply", help="make Databricks match the spec documents")
     add_plan_options(parser)
     parser.add_argument("--auto-approve", action="store_true", help="apply without asking")
+    parser.add_argument(
+        "--allow-data-loss",
+        action="store_true",
+        help="allow deleting or replacing datasets and catalogs (their data is lost)",
+    )
     parser.add_argument(
         "--parallelism",
         type=_positive_int,
@@ -45,16 +64,32 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    tenants = load_path(args.path)
+    saved = load_saved_plan(args.path) if is_plan_file(args.path) else None
+    source = saved.source if saved else args.path
+    tenants = select_tenants(load_path(source), args.tenant)
     if not args.auto_approve and not sys.stdin.isatty():
         raise ReconcilerError(
             "refusing to apply without confirmation: standard input is not a terminal",
             hint="review `reconciler plan` and pass --auto-approve",
         )
-    return asyncio.run(_apply(tenants, args))
+    return asyncio.run(_apply(tenants, args, saved))
 
 
-async def _apply(tenants: tuple[TenantDesired, ...], args: argparse.Namespace) -> int:
+def check_plan(plan: Plan, options: PlanOptions, *, allow_data_loss: bool) -> None:
+    """Refuse plans with impossible or unconsented changes, before anything is sent."""
+    check_targets(plan, options)
+    refuse_failing(plan)
+    if plan.destructive and not allow_data_loss:
+        names = ", ".join(f"{c.key.tenant}/{c.address}" for c in plan.destructive)
+        raise PlanRefused(
+            f"the plan destroys data: {names}",
+            hint="check the reasons above; re-run with --allow-data-loss to accept the loss",
+        )
+
+
+async def _apply(
+    tenants: tuple[TenantDesired, ...], args: argparse.Namespace, saved: SavedPlan | None
+) -> int:
     """Lock every tenant, plan under the locks, confirm, apply, summarise."""
     console = make_console(stderr=args.format == "json")
     names = [t.context.name for t in tenants]
@@ -62,14 +97,14 @@ async def _apply(tenants: tuple[TenantDesired, ...], args: argparse.Namespace) -
         connected() as (store, client),
         locked_tenants(store, names, timeout=args.lock_timeout) as leases,
     ):
+        options = saved.options if saved else plan_options(args)
         plan = await plan_tenants(
-            tenants,
-            store=store,
-            client=client,
-            options=PlanOptions(adopt=args.adopt),
-            leases=leases,
+            tenants, store=store, client=client, options=options, leases=leases
         )
         render_plan(plan, console)
+        check_plan(plan, options, allow_data_loss=args.allow_data_loss)
+        if saved is not None:
+            verify(saved, plan)
         total = sum(len(t.actionable) for t in plan.tenants)
         if total == 0:
             if args.format == "json":
@@ -88,6 +123,7 @@ async def _apply(tenants: tuple[TenantDesired, ...], args: argparse.Namespace) -
                 parallelism=args.parallelism,
                 listener=display,
                 leases=leases,
+                before_step=recheck(plan, client) if saved is not None else None,
             )
     if isinstance(display, JsonDisplay):
         display.summary(results)
