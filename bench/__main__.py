@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bench.report import environment, evaluate, markdown
@@ -22,8 +23,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small estate, harness check")
     parser.add_argument("--out", type=Path, default=None, help="results file to write")
+    parser.add_argument(
+        "--state-dir", default=None, help="folder for the state databases (default /dev/shm)"
+    )
     args = parser.parse_args(argv)
     config = BenchConfig.quick() if args.quick else BenchConfig()
+    config = replace(config, state_dir=args.state_dir)
     raw = run(config)
     raw["environment"] = environment()
     raw["targets"] = evaluate(raw)
