@@ -1,0 +1,102 @@
+"""Two applies of one tenant never interleave; applies of different tenants run together.
+
+The applies are real ``reconciler apply`` processes against one emulator (with
+latency, so the first is still running when the second starts) and one state
+database, on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler.emulator.faults import Faults
+from reconciler.emulator.server import RunningEmulator, running_emulator
+from reconciler.state import StateStore
+
+
+@pytest.fixture
+def slow_emulator() -> Iterator[RunningEmulator]:
+    with running_emulator(api_key="k", faults=Faults(latency_ms=100, slow_ops_factor=20)) as emu:
+        yield emu
+
+
+def _apply(folder: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "reconciler.cli", "apply", str(folder), "--auto-approve"]
+    return subprocess.Popen(
+        [*command, *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def _env(emu: RunningEmulator, db_url: str) -> dict[str, str]:
+    return {**os.environ, "MCP_SERVER_URL": emu.url, "MCP_API_KEY": "k", "DATABASE_URL": db_url}
+
+
+def _wait_for_lock(db_url: str, tenant: str) -> None:
+    deadline = time.monotonic() + 20
+    with StateStore.open(db_url) as store:
+        while store.lock_holder(tenant) is None:
+            assert time.monotonic() < deadline, "the first apply never took the lock"
+            time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_second_apply_of_a_tenant_fails_fast_naming_the_holder_or_waits(
+    specs: Path, slow_emulator: RunningEmulator, db_url: str
+) -> None:
+    env = _env(slow_emulator, db_url)
+    StateStore.open(db_url).close()  # migrate once, before the processes race
+    first = _apply(specs / "acme", env)
+    _wait_for_lock(db_url, "acme")
+
+    started = time.monotonic()
+    second = _apply(specs / "acme", env)
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 1
+    assert time.monotonic() - started < 10, "without --lock-timeout it fails at once"
+    assert f"tenant acme is being applied by another process: pid {first.pid} on " in err
+    assert "running `reconciler apply" in err and "reconciler state unlock acme" in err
+
+    patient = _apply(specs / "acme", env, "--lock-timeout", "60")
+    assert first.wait(timeout=60) == 0
+    out, err = patient.communicate(timeout=60)
+    assert patient.returncode == 0, err
+    assert "No changes" in out  # it planned after the first apply, under the lock
+
+
+@pytest.mark.slow
+def test_two_tenants_apply_in_parallel(
+    specs: Path, slow_emulator: RunningEmulator, db_url: str
+) -> None:
+    env = _env(slow_emulator, db_url)
+    StateStore.open(db_url).close()
+    acme, globex = _apply(specs / "acme", env), _apply(specs / "globex", env)
+    for proc in (acme, globex):
+        _, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err
+    with StateStore.open(db_url) as store:
+        assert store.tenants() == ["acme", "globex"]
+        assert store.open_intents() == []
+        starts = sorted(r.started_at for r in store.history())
+        ends = sorted(r.finished_at for r in store.history() if r.finished_at)
+        assert starts[1] < ends[0], "the two applies overlapped in time"
+
+
+def test_state_unlock_force_releases_with_a_warning(
+    cli_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reconciler.cli import main
+
+    with StateStore.open(cli_env) as store:
+        lease = store.try_lock("acme", command="reconciler apply somewhere")
+        assert not isinstance(lease, type(None))
+        assert main(["state", "unlock", "acme", "--yes"]) == 0
+        assert store.lock_holder("acme") is None
+    err = capsys.readouterr().err
+    assert "warning: tenant acme is locked by pid" in err and "reconciler apply somewhere" in err
