@@ -24,6 +24,7 @@ from reconciler.emulator import (
     datasets,
     jobs,
     notebooks,
+    openapi,
     runs,
     serving,
     vector,
@@ -129,8 +130,10 @@ def create_app(
     app = FastAPI(
         title="AgentProvision MCP Databricks connector (emulator)",
         version=VERSION,
-        description="Local emulator of the connector contract in specs/connector.md.",
+        description="Local emulator of the connector contract in specs/.",
+        generate_unique_id_function=lambda route: route.name,
     )
+    openapi.install(app)
     app.state.store = Store(state_file=state_file, ready_delay=ready_delay)
     app.state.api_key = api_key
     app.state.base_ready_delay = ready_delay
