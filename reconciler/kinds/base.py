@@ -184,6 +184,13 @@ ReadFile = Callable[[str], bytes]
 """Reads a file named relative to the tenant folder (the loader checks the path)."""
 
 
+def etag(observed: ObservedResource) -> str | None:
+    """The ETag the object had when it was observed: updates send it as ``If-Match``,
+    so an object changed since the plan is refused (412) instead of overwritten."""
+    value = observed.raw.get("etag")
+    return str(value) if value else None
+
+
 def read_spec_file(read_file: ReadFile, relative: str, field: tuple[str | int, ...]) -> bytes:
     """Read a file a spec names, blaming ``field`` (a path under ``spec``) when it fails."""
     try:

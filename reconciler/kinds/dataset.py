@@ -36,6 +36,7 @@ from reconciler.kinds.base import (
     SpecBase,
     TenantContext,
     Verdict,
+    etag,
     read_spec_file,
 )
 
@@ -401,7 +402,9 @@ class Dataset(Kind):
         if "columns" in changed:
             body["columns"] = columns_list(desired.values()["columns"])
         if body:
-            await client.patch(_dataset_path(tenant, desired.identity), json=body)
+            await client.patch(
+                _dataset_path(tenant, desired.identity), json=body, if_match=etag(observed)
+            )
         if changed & {"source_sha256", "source_format"}:
             await self._upload(client, tenant, desired)
 

@@ -31,6 +31,7 @@ from reconciler.kinds.base import (
     SpecBase,
     TenantContext,
     Verdict,
+    etag,
 )
 
 if TYPE_CHECKING:
@@ -368,6 +369,7 @@ class Job(Kind):
         """Reset the job to the full desired settings (one call whatever changed)."""
         await client.post(
             f"/databricks/jobs/{observed.remote_id}/reset",
+            if_match=etag(observed),
             json={
                 "tenant_id": tenant.tenant_id,
                 "new_settings": settings_from_spec(desired.identity, desired.values()),

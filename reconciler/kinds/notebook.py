@@ -27,6 +27,7 @@ from reconciler.kinds.base import (
     Rule,
     SpecBase,
     TenantContext,
+    etag,
     read_spec_file,
 )
 
@@ -180,6 +181,7 @@ class Notebook(Kind):
         """One PUT carrying the content and the language."""
         await client.put(
             f"/databricks/notebooks/{tenant.tenant_id}",
+            if_match=etag(observed),
             params={"path": desired.identity},
             json={
                 "path": desired.identity,

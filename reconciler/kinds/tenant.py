@@ -30,6 +30,7 @@ from reconciler.kinds.base import (
     Rule,
     SpecBase,
     TenantContext,
+    etag,
 )
 
 if TYPE_CHECKING:
@@ -194,7 +195,9 @@ class Tenant(Kind):
         """PATCH the comment and/or the properties (replaced whole)."""
         body = {f: desired.values()[f] for f in ("comment", "properties") if f in changed}
         if body:
-            await client.patch(f"/databricks/catalogs/{tenant.tenant_id}", json=body)
+            await client.patch(
+                f"/databricks/catalogs/{tenant.tenant_id}", json=body, if_match=etag(observed)
+            )
 
     async def delete(
         self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
