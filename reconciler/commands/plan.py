@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from pathlib import Path
 
 from reconciler.commands.common import EXIT_CHANGES, EXIT_OK, add_path_argument, connected
@@ -81,7 +82,10 @@ def run(args: argparse.Namespace) -> int:
     print_plan(plan, args.format, split=args.split)
     if args.out:
         save_plan(plan, args.out, source=args.path, options=options)
-        print(f"Saved the plan to {args.out}; apply it with `reconciler apply {args.out}`.")
+        print(
+            f"Saved the plan to {args.out}; apply it with `reconciler apply {args.out}`.",
+            file=sys.stderr,
+        )
     refuse_failing(plan)
     return EXIT_CHANGES if args.detailed_exitcode and plan.has_changes else EXIT_OK
 
