@@ -48,10 +48,12 @@ print(f"job {job['settings']['name']}: max_concurrent_runs set to 5")
 PY
 
 set +e
+step $BIN/reconciler drift examples
+echo "(exit code $?: 2 means drift was found)"
 step $BIN/reconciler plan examples --detailed-exitcode
-code=$?
+echo "(exit code $?: 2 means changes are pending)"
 set -e
-echo "(exit code $code: 2 means changes are pending)"
 step $BIN/reconciler apply examples --auto-approve
 step $BIN/reconciler plan examples --detailed-exitcode
+step $BIN/reconciler history --limit 3
 printf '\nDemo done: state in %s, emulator log in %s\n' "$WORK/state.db" "$WORK/emulator.log"
