@@ -82,8 +82,9 @@ def _install_admin_routes(app: FastAPI, counters: Counters) -> None:
         return {"status": "healthy", "databricks_connected": True, "version": VERSION}
 
     @app.get("/_emulator/counters", include_in_schema=False)
-    def get_counters() -> dict[str, Any]:
-        return counters.snapshot()
+    def get_counters(request: Request) -> dict[str, Any]:
+        injected = dict(sorted(request.app.state.faults.injected.items()))
+        return {**counters.snapshot(), "faults_injected": injected}
 
     @app.post("/_emulator/reset", include_in_schema=False, status_code=204)
     def reset(request: Request) -> Response:

@@ -121,7 +121,13 @@ class FaultInjector:
 
     def __init__(self, faults: Faults | None = None) -> None:
         self._lock = threading.Lock()
+        self.injected: dict[str, int] = {}
+        """How many faults of each sort were injected (``429``, ``500``, ``503``, ``drop``)."""
         self.replace(faults or Faults())
+
+    def count(self, sort: str) -> None:
+        with self._lock:
+            self.injected[sort] = self.injected.get(sort, 0) + 1
 
     @property
     def faults(self) -> Faults:
@@ -185,18 +191,22 @@ class FaultMiddleware:
             fine = faults.retry_after_s < 1
             retry = format_seconds(round(wait, 3) if fine else max(1.0, math.ceil(wait)))
             detail = f"rate limit of {faults.rate_limit_per_s:g} calls/s exceeded; retry later"
+            self.injector.count("429")
             await _refuse(send, problem(429, detail, request_id), retry)
             return
         if self.injector.roll(faults.error_rate):
             if self.injector.roll(0.5):
                 detail = "the connector is temporarily unavailable (injected fault)"
                 retry = format_seconds(faults.retry_after_s)
+                self.injector.count("503")
                 await _refuse(send, problem(503, detail, request_id), retry)
             else:
                 detail = "internal error (injected fault)"
+                self.injector.count("500")
                 await _refuse(send, problem(500, detail, request_id), None)
             return
         if self.injector.roll(faults.drop_rate):
+            self.injector.count("drop")
             await self._serve_then_drop(scope, receive, send)
             return
         await self.app(scope, receive, send)
