@@ -90,6 +90,7 @@ def _install_admin_routes(app: FastAPI, counters: Counters) -> None:
     def reset(request: Request) -> Response:
         request.app.state.store.reset()
         request.app.state.idempotency.clear()
+        request.app.state.faults.injected.clear()
         counters.clear()
         return Response(status_code=204)
 

@@ -130,7 +130,7 @@ def test_counters_count_by_route_template_and_reset(
     assert counters["total"] == sum(requests.values())
     ok(httpx.post(emulator.url + "/_emulator/reset", headers=auth), 204)
     after = ok(httpx.get(emulator.url + "/_emulator/counters", headers=auth))
-    assert after == {"requests": {}, "total": 0}
+    assert after == {"requests": {}, "total": 0, "faults_injected": {}}
     assert ok(emulator_client.get(f"/databricks/catalogs/{TENANT}"))["exists"] is False
 
 
