@@ -12,6 +12,7 @@ a list is reported on the list's own path). DeepDiff finds the differences.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -90,6 +91,8 @@ def ignored(parts: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
 def _changed_paths(
     kind: Kind, actual: Mapping[str, Any], expected: Mapping[str, Any]
 ) -> list[tuple[str, ...]]:
+    if _same(actual, expected):
+        return []  # the common case (nothing changed) costs one comparison, not a DeepDiff
     tree = DeepDiff(dict(actual), dict(expected), view="tree", ignore_order=False)
     paths: set[tuple[str, ...]] = set()
     for items in tree.values():
@@ -100,6 +103,11 @@ def _changed_paths(
                 continue
             paths.add(parts)
     return sorted(paths)
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Equal as JSON documents (so 1, 1.0 and True stay different, as DeepDiff keeps them)."""
+    return a == b and json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
 def _until_list_index(parts: list[Any]) -> list[Any]:
