@@ -25,7 +25,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from reconciler.emulator import API_PREFIX
+from reconciler.emulator import API_PREFIX, job_bodies
 from reconciler.emulator import shapes as s
 from reconciler.emulator.errors import PROBLEM_JSON
 
@@ -73,8 +73,8 @@ RESPONSES: dict[tuple[str, str], Answer] = {
 """The success answer of every operation (None: 204 without a body)."""
 
 REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
-    ("post", "/databricks/jobs"): s.JobCreate,
-    ("post", "/databricks/jobs/{job_id}/reset"): s.JobReset,
+    ("post", "/databricks/jobs"): job_bodies.JobCreate,
+    ("post", "/databricks/jobs/{job_id}/reset"): job_bodies.JobReset,
 }
 """Request bodies the routes read as raw JSON (checked by hand), documented here."""
 

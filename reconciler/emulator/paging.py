@@ -2,8 +2,9 @@
 
 Lists take ``page_size`` (default 50, 1..500) and an opaque ``page_token``;
 they answer ``next_page_token`` (``None`` on the last page). Items are ordered
-by creation sequence, and a token remembers the sequence number of the last
-item served plus the list it belongs to, so deleting objects between two
+by creation sequence and read through the store's per-tenant index, so a page
+costs O(page size) whatever the workspace holds. A token remembers the
+sequence number of the last item served plus the list it belongs to, so deleting objects between two
 pages neither skips nor repeats anything. A token the emulator did not issue
 for this list is a 400.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -62,21 +63,6 @@ def _decode(listing: str, token: str) -> int:
         return int(data["a"])
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         raise invalid("page_token is not valid for this list") from None
-
-
-def paginate(
-    listing: str,
-    records: Iterable[Record],
-    page: Page,
-    render: Callable[[Record], dict[str, Any]],
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of ``records`` (rendered) and the token of the next page, if any."""
-    after = _decode(listing, page.token) if page.token else 0
-    ordered = sorted((r for r in records if r["_seq"] > after), key=lambda r: r["_seq"])
-    chosen = ordered[: page.size]
-    more = len(ordered) > page.size
-    token = _encode(listing, chosen[-1]["_seq"]) if more else None
-    return [render(r) for r in chosen], token
 
 
 def paginate_owned(
