@@ -86,6 +86,10 @@ class ConnectorClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._secret = api_key
+        # At most one request per pooled connection is handed to httpx at a time:
+        # httpcore rescans its whole wait queue for every request, which makes
+        # hundreds of queued requests cost quadratic CPU. Waiting here is O(1).
+        self._in_flight = asyncio.Semaphore(max_connections)
         self._http = httpx.AsyncClient(
             base_url=self.base_url + API_PREFIX,
             headers={"Authorization": f"Bearer {api_key}"},
@@ -192,6 +196,19 @@ class ConnectorClient:
             return self._decode(response, method, path)
 
     async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        files: Any,
+        headers: dict[str, str],
+        call: Call,
+    ) -> httpx.Response:
+        async with self._in_flight:
+            return await self._attempt(method, path, params, json, files, headers, call)
+
+    async def _attempt(
         self,
         method: str,
         path: str,
