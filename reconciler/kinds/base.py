@@ -208,6 +208,8 @@ class Kind(ABC):
     rules: ClassVar[tuple[FieldRule, ...]] = ()
     data_bearing: ClassVar[bool] = False  # deleting or replacing it destroys data
     ready_timeout: ClassVar[float] = 0.0  # seconds apply waits for the object to be ready
+    list_path: ClassVar[str] = ""  # the connector's list endpoint for the kind
+    list_items: ClassVar[str] = ""  # the key of the objects in a list page
 
     # ---- pure side: used by the loader and the planner -------------------------------
 
@@ -231,9 +233,11 @@ class Kind(ABC):
 
     # ---- connector side: used by observe and apply ------------------------------------
 
-    @abstractmethod
     async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
-        """Every object of this kind in the tenant, through list calls (never one GET each)."""
+        """Every object of this kind in the tenant, page by page (never one GET each)."""
+        params = {"tenant_id": tenant.tenant_id}
+        pages = client.paginate(self.list_path, items=self.list_items, params=params)
+        return [self.project(raw) async for raw in pages]
 
     @abstractmethod
     async def create(

@@ -247,6 +247,8 @@ class Dataset(Kind):
 
     kind = "Dataset"
     collection = "datasets"
+    list_path = "/databricks/datasets"
+    list_items = "datasets"
     spec_model = DatasetSpec
     data_bearing = True
     rules = (
@@ -351,15 +353,6 @@ class Dataset(Kind):
         self, tenant: TenantContext, identity: str, remote_id: str
     ) -> tuple[str, dict[str, str]]:
         return _dataset_path(tenant, identity), {}
-
-    async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
-        params = {"tenant_id": tenant.tenant_id}
-        return [
-            self.project(raw)
-            async for raw in client.paginate(
-                "/databricks/datasets", items="datasets", params=params
-            )
-        ]
 
     async def create(
         self,

@@ -259,6 +259,8 @@ class Job(Kind):
 
     kind = "Job"
     collection = "jobs"
+    list_path = "/databricks/jobs"
+    list_items = "jobs"
     spec_model = JobSpec
     rules = (
         FieldRule("max_concurrent_runs", Rule.SERVER_DEFAULT, "Jobs default to 1", 1),
@@ -334,13 +336,6 @@ class Job(Kind):
         self, tenant: TenantContext, identity: str, remote_id: str
     ) -> tuple[str, dict[str, str]]:
         return f"/databricks/jobs/{remote_id}", {"tenant_id": tenant.tenant_id}
-
-    async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
-        params = {"tenant_id": tenant.tenant_id}
-        return [
-            self.project(raw)
-            async for raw in client.paginate("/databricks/jobs", items="jobs", params=params)
-        ]
 
     async def create(
         self,

@@ -92,6 +92,8 @@ class Notebook(Kind):
 
     kind = "Notebook"
     collection = "notebooks"
+    list_path = "/databricks/notebooks"
+    list_items = "notebooks"
     spec_model = NotebookSpec
     rules = (FieldRule("path", Rule.CREATE_ONLY, "a new path is a new workspace object"),)
 
@@ -137,15 +139,6 @@ class Notebook(Kind):
         self, tenant: TenantContext, identity: str, remote_id: str
     ) -> tuple[str, dict[str, str]]:
         return f"/databricks/notebooks/{tenant.tenant_id}", {"path": identity}
-
-    async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
-        params = {"tenant_id": tenant.tenant_id}
-        return [
-            self.project(raw)
-            async for raw in client.paginate(
-                "/databricks/notebooks", items="notebooks", params=params
-            )
-        ]
 
     async def create(
         self,

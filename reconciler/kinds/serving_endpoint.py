@@ -128,6 +128,8 @@ class ServingEndpoint(Kind):
 
     kind = "ServingEndpoint"
     collection = "serving_endpoints"
+    list_path = "/databricks/serving-endpoints"
+    list_items = "endpoints"
     spec_model = ServingEndpointSpec
     ready_timeout: ClassVar[float] = 600.0
     rules = (
@@ -179,15 +181,6 @@ class ServingEndpoint(Kind):
         self, tenant: TenantContext, identity: str, remote_id: str
     ) -> tuple[str, dict[str, str]]:
         return f"/databricks/serving-endpoints/{identity}", {"tenant_id": tenant.tenant_id}
-
-    async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
-        params = {"tenant_id": tenant.tenant_id}
-        return [
-            self.project(raw)
-            async for raw in client.paginate(
-                "/databricks/serving-endpoints", items="endpoints", params=params
-            )
-        ]
 
     async def create(
         self,

@@ -146,6 +146,8 @@ class VectorIndex(Kind):
 
     kind = "VectorIndex"
     collection = "vector_indexes"
+    list_path = "/databricks/vector-indexes"
+    list_items = "vector_indexes"
     spec_model = VectorIndexSpec
     ready_timeout: ClassVar[float] = 600.0
     rules = (
@@ -216,15 +218,6 @@ class VectorIndex(Kind):
         self, tenant: TenantContext, identity: str, remote_id: str
     ) -> tuple[str, dict[str, str]]:
         return f"/databricks/vector-indexes/{identity}", {"tenant_id": tenant.tenant_id}
-
-    async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
-        params = {"tenant_id": tenant.tenant_id}
-        return [
-            self.project(raw)
-            async for raw in client.paginate(
-                "/databricks/vector-indexes", items="vector_indexes", params=params
-            )
-        ]
 
     async def create(
         self,
