@@ -45,6 +45,8 @@ from reconciler.errors import (
 from reconciler.mcp.operations import Call, describe
 
 API_PREFIX = "/agentprovision/v1"
+REFUSED_RETRIES = 2
+"""A refused connection means the server is down or restarting: retry briefly, then say so."""
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"})
 BODY_LIMIT = 300  # characters of a response body quoted in an error
@@ -185,8 +187,9 @@ class ConnectorClient:
             may_retry = retry_safe and attempt <= self.max_retries
             try:
                 response = await self._send(method, path, params, json, files, headers, call)
-            except UnavailableError:
-                if not may_retry:
+            except UnavailableError as exc:
+                refused = isinstance(exc.__cause__, httpx.ConnectError)
+                if not may_retry or (refused and attempt > REFUSED_RETRIES):
                     raise
                 await asyncio.sleep(self._delay(attempt, None))
                 continue

@@ -140,6 +140,31 @@ async def test_connection_errors_are_unavailable_and_name_the_server() -> None:
     assert "reconciler emulator" in str(info.value)
 
 
+async def test_a_refused_connection_is_retried_briefly_but_a_dropped_one_fully() -> None:
+    calls: list[str] = []
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        calls.append("refused")
+        raise httpx.ConnectError("refused", request=request)
+
+    async with client(refused, max_retries=5) as c:
+        with pytest.raises(UnavailableError):
+            await c.get("/health")
+    assert len(calls) == 3, "a server that refuses connections is down: say so quickly"
+
+    dropped: list[str] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        dropped.append("x")
+        if len(dropped) < 5:
+            raise httpx.RemoteProtocolError("peer closed", request=request)
+        return httpx.Response(200, json={"ok": True})
+
+    async with client(flaky, max_retries=5) as c:
+        assert await c.get("/databricks/jobs") == {"ok": True}
+    assert len(dropped) == 5
+
+
 async def test_pagination_follows_tokens_across_empty_pages() -> None:
     pages = {
         None: {"jobs": [{"job_id": 1}], "next_page_token": "a"},
