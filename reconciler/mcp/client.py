@@ -4,7 +4,7 @@ It wraps httpx behind the project's own errors (:mod:`reconciler.errors`):
 
 - problem documents become typed errors carrying status, code and request id
   (404 → :class:`NotFoundError`, 409 and 412 → :class:`ConflictError`, ...);
-- 429/502/503/504 and connection failures are retried with exponential
+- 429/500/502/503/504 and connection failures are retried with exponential
   backoff and jitter, waiting at least what ``Retry-After`` asks;
 - a POST is retried only when it carries an ``Idempotency-Key`` (the
   connector then answers a repeat with the first result), every other
@@ -47,7 +47,7 @@ from reconciler.mcp.operations import Call, describe
 API_PREFIX = "/agentprovision/v1"
 REFUSED_RETRIES = 2
 """A refused connection means the server is down or restarting: retry briefly, then say so."""
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"})
 BODY_LIMIT = 300  # characters of a response body quoted in an error
 
