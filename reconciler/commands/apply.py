@@ -28,6 +28,7 @@ from reconciler.load import TenantDesired, load_path
 from reconciler.plan import Plan, PlanOptions
 from reconciler.planfile import SavedPlan, is_plan_file, load_saved_plan, recheck, verify
 from reconciler.reconcile import apply_plan, locked_tenants, plan_tenants
+from reconciler.render.markdown import render_plan_markdown
 from reconciler.render.progress import JsonDisplay, make_display, summary_lines
 from reconciler.render.text import make_console, render_plan
 
@@ -101,7 +102,10 @@ async def _apply(
         plan = await plan_tenants(
             tenants, store=store, client=client, options=options, leases=leases
         )
-        render_plan(plan, console)
+        if args.format == "markdown":
+            print(render_plan_markdown(plan), end="")
+        else:
+            render_plan(plan, console)
         check_plan(plan, options, allow_data_loss=args.allow_data_loss)
         if saved is not None:
             verify(saved, plan)
