@@ -168,7 +168,11 @@ def write_resource(session: Session, resource: RecordedResource) -> None:
 def close_intent(session: Session, intent_id: int | None) -> None:
     """Delete an intent inside the caller's transaction (no-op for None)."""
     if intent_id is not None:
-        session.execute(delete(IntentRow).where(IntentRow.id == intent_id))
+        session.execute(
+            delete(IntentRow)
+            .where(IntentRow.id == intent_id)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _bump_serial(session: Session, tenant: str) -> None:
