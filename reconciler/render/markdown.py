@@ -53,14 +53,17 @@ def _details(c: ResourceChange) -> str:
     head = (
         f"<details><summary><code>{c.key.tenant}/{c.address}</code>: {c.action.value}</summary>\n"
     )
-    lines = [head, f"{_cell(c.reason)}\n", "```diff"]
+    diff: list[str] = []
     if c.action is Action.CREATE and c.after is not None:
-        lines += [f"+ {path}: {show(value)}" for path, value in flatten(c.after)]
+        diff += [f"+ {path}: {show(value)}" for path, value in flatten(c.after)]
     for f in c.fields:
-        lines += [f"- {f.path}: {show(f.remote)}", f"+ {f.path}: {show(f.after)}"]
+        diff += [f"- {f.path}: {show(f.remote)}", f"+ {f.path}: {show(f.after)}"]
     if c.action is Action.DELETE:
-        lines.append(f"- {c.identity}")
-    lines += ["```", "</details>\n"]
+        diff.append(f"- {c.identity}")
+    lines = [head, f"{_cell(c.reason)}\n"]
+    if diff:
+        lines += ["```diff", *diff, "```"]
+    lines.append("</details>\n")
     return "\n".join(lines)
 
 
