@@ -230,8 +230,15 @@ def _plan_desired(
 def _unrecorded(base: ResourceChange, d: DesiredResource, options: PlanOptions) -> ResourceChange:
     if d.adopt or options.adopt:
         return replace(base, action=Action.ADOPT, reason="existing object adopted")
+    marked = base.observed is not None and base.observed.managed
+    who = (
+        "was created by a reconciler but is not in this state database (another state "
+        "database, or state that was lost)"
+        if marked
+        else "is not managed by the reconciler"
+    )
     reason = (
-        f"{d.key.kind} `{d.identity}` already exists and is not managed by the reconciler: "
+        f"{d.key.kind} `{d.identity}` already exists and {who}: "
         "set `spec.adopt: true` or pass --adopt to take it over"
     )
     return replace(base, action=Action.CONFLICT, reason=reason)

@@ -241,3 +241,13 @@ def test_secret_values_are_compared_by_hash_only() -> None:
     [field] = rotated.changes[0].fields
     assert field.path == "tasks.load.parameters.token"
     assert "t0" not in repr(field) and "t1" not in repr(field)
+
+
+def test_a_conflict_with_the_reconcilers_marker_says_the_state_is_elsewhere() -> None:
+    from dataclasses import replace as copy
+
+    d = desired(NB, notebook_spec("etl"), NB_PATH)
+    ours = copy(observed("Notebook", NB_PATH, d.spec), managed=True)
+    [change] = plan_of([d], [], [ours]).changes
+    assert change.action is Action.CONFLICT
+    assert "not in this state database" in change.reason and "--adopt" in change.reason
