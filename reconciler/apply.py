@@ -223,7 +223,7 @@ class _Runner:
                 remote_id = await self._retrying(lambda: self._call(change))
             except ReconcilerError as exc:
                 return self._finish(change, "failed", str(exc))
-        if remote_id is not None and change.action is not Action.NOOP:
+        if remote_id is not None and (change.action is not Action.NOOP or change.wait):
             try:
                 await self._wait_ready(change, remote_id)
             except ReconcilerError as exc:

@@ -80,6 +80,7 @@ class ResourceChange:
     destructive: bool = False  # destroys data: needs --allow-data-loss
     fingerprint: str | None = None  # of the observed object the plan was made against
     refresh: bool = False  # a no-op that still rewrites the record
+    wait: bool = False  # the object is not ready yet: apply waits for it to settle
 
     @property
     def changed_fields(self) -> frozenset[str]:
@@ -213,6 +214,9 @@ def _plan_desired(
         refresh = (dict(r.spec), r.identity, dict(r.lifecycle)) != (
             dict(d.spec), d.identity, lifecycle,
         )  # fmt: skip
+        if not o.ready:
+            reason = "not ready yet (a deployment or sync is still running): apply waits for it"
+            return replace(base, reason=reason, refresh=True, wait=True)
         reason = "remote already matches: only the record is updated" if refresh else "up to date"
         return replace(base, reason=reason, refresh=refresh)
     verdicts = [kind.assess(f) for f in fields]

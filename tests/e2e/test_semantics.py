@@ -290,3 +290,31 @@ def _dump_state(url: str) -> str:
             )
     finally:
         engine.dispose()
+
+
+def test_a_deploy_that_outlasts_its_wait_is_picked_up_by_the_next_apply(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.kinds.serving_endpoint import ServingEndpoint
+
+    slow = world.api.post(world.emulator_url + "/_emulator/faults", json={"slow_ops_factor": 25})
+    slow.raise_for_status()
+    monkeypatch.setattr(ServingEndpoint, "ready_timeout", 0.3)
+    agent = ("--tenant", "acme", "--target", "ServingEndpoint/acme-support-agent")
+    first = world.run("apply", str(world.specs), "--auto-approve", *agent)
+    assert first.code == 1
+    assert "was not ready after 0.3 s" in first.out + first.err
+    assert "the next apply will pick it up" in first.out + first.err
+
+    plan = world.run("plan", str(world.specs), "--format", "json", *agent).json()
+    changes = plan["tenants"][0]["resource_changes"]
+    [change] = [c for c in changes if c["kind"] == "ServingEndpoint"]
+    assert change["action"] == "noop" and change["refresh"]
+    assert "not ready yet" in change["reason"]
+
+    monkeypatch.setattr(ServingEndpoint, "ready_timeout", 30.0)
+    second = world.run("apply", str(world.specs), "--auto-approve", *agent)
+    assert second.code == 0, second.out + second.err
+    assert "waiting" in second.out
+    endpoints = world.api.get("/serving-endpoints", params={"tenant_id": "acme"}).json()
+    assert all(e["state"]["ready"] == "READY" for e in endpoints["endpoints"])

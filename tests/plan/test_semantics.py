@@ -251,3 +251,14 @@ def test_a_conflict_with_the_reconcilers_marker_says_the_state_is_elsewhere() ->
     [change] = plan_of([d], [], [ours]).changes
     assert change.action is Action.CONFLICT
     assert "not in this state database" in change.reason and "--adopt" in change.reason
+
+
+def test_an_object_still_deploying_is_waited_for_by_the_next_apply() -> None:
+    from dataclasses import replace as copy
+
+    spec = {"model": {"name": "c.s.m", "version": "1"}, "workload_size": "Small"}
+    d = desired(key("ServingEndpoint", "bot"), spec, "bot")
+    deploying = copy(observed("ServingEndpoint", "bot", spec), ready=False)
+    [change] = plan_of([d], [recorded(d)], [deploying]).changes
+    assert change.action is Action.NOOP and change.wait and change.refresh
+    assert "not ready yet" in change.reason
