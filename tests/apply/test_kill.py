@@ -7,6 +7,7 @@ number of POSTs (a create that was accepted but never recorded). Every round
 then runs a normal apply and checks: the plan is empty, no object exists
 twice, every managed object is known to state, and the journal holds no open
 intent. Odd rounds delete (their documents were removed) instead of create.
+It runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -93,9 +94,8 @@ def _check(specs: Path, db_url: str, emu: RunningEmulator) -> int:
 
 @pytest.mark.slow
 def test_kill_9_at_random_moments_then_apply_converges(
-    tmp_path: Path, slow_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, slow_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch, db_url: str
 ) -> None:
-    db_url = f"sqlite:///{tmp_path / 'state.db'}"
     env = {**os.environ, "MCP_SERVER_URL": slow_emulator.url, "MCP_API_KEY": "k"}
     env["DATABASE_URL"] = db_url
     for name, value in env.items():
