@@ -154,7 +154,7 @@ def create_app(
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
         templates.extend(
-            (API_PREFIX + route.path, route.methods)
+            (API_PREFIX + route.path, route.methods or set())
             for route in module.router.routes
             if isinstance(route, APIRoute)
         )

@@ -124,9 +124,10 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": REF.format(model=model.__name__)}
 
 
-def _success(answer: Answer) -> dict[str, Any]:
-    schema = {"anyOf": [_ref(m) for m in answer]} if isinstance(answer, tuple) else None
-    schema = schema or _ref(answer)  # type: ignore[arg-type]
+def _success(answer: type[BaseModel] | tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    schema: dict[str, Any] = (
+        {"anyOf": [_ref(m) for m in answer]} if isinstance(answer, tuple) else _ref(answer)
+    )
     return {"application/json": {"schema": schema}}
 
 
