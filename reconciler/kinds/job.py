@@ -219,6 +219,41 @@ def settings_from_spec(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     return settings
 
 
+OWNED_SETTINGS = frozenset(
+    {"name", "tasks", "schedule", "max_concurrent_runs", "timeout_seconds", "tags"}
+    | {"email_notifications"}
+)
+"""Settings the spec models; everything else in a job's settings belongs to someone else."""
+
+OWNED_TASK_FIELDS = frozenset(
+    {"task_key", "depends_on", "notebook_task", "timeout_seconds", "max_retries"}
+)
+
+
+def merged_settings(current: Mapping[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The ``new_settings`` of a reset: ours, with what the spec does not model kept.
+
+    A reset replaces every setting, so the fields another tool or a person added
+    (job clusters, a queue, libraries on a task, ...) are carried over as they
+    are; the fields the spec owns come from the spec, and an owned field the spec
+    no longer has is dropped.
+    """
+    kept = {k: v for k, v in current.items() if k not in OWNED_SETTINGS}
+    theirs = {t.get("task_key"): t for t in current.get("tasks") or ()}
+    tasks = [
+        {
+            **{
+                k: v
+                for k, v in theirs.get(task["task_key"], {}).items()
+                if k not in OWNED_TASK_FIELDS
+            },
+            **task,
+        }
+        for task in wanted["tasks"]
+    ]
+    return {**kept, **wanted, "tasks": tasks}
+
+
 def _settings_task(key: str, task: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "task_key": key,
@@ -361,13 +396,16 @@ class Job(Kind):
         observed: ObservedResource,
         changed: frozenset[str],
     ) -> None:
-        """Reset the job to the full desired settings (one call whatever changed)."""
+        """Reset the job's settings (one call whatever changed), keeping fields we don't own."""
         await client.post(
             f"/databricks/jobs/{observed.remote_id}/reset",
             if_match=etag(observed),
             json={
                 "tenant_id": tenant.tenant_id,
-                "new_settings": settings_from_spec(desired.identity, desired.values()),
+                "new_settings": merged_settings(
+                    observed.raw.get("settings") or {},
+                    settings_from_spec(desired.identity, desired.values()),
+                ),
             },
         )
 

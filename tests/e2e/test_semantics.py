@@ -318,3 +318,33 @@ def test_a_deploy_that_outlasts_its_wait_is_picked_up_by_the_next_apply(
     assert "waiting" in second.out
     endpoints = world.api.get("/serving-endpoints", params={"tenant_id": "acme"}).json()
     assert all(e["state"]["ready"] == "READY" for e in endpoints["endpoints"])
+
+
+def test_a_job_update_keeps_the_settings_the_documents_do_not_own(world: World) -> None:
+    _apply(world)
+    job = world.api.get("/jobs", params={"tenant_id": "acme"}).json()["jobs"][0]
+    settings = dict(job["settings"], queue={"enabled": True})
+    settings["tasks"] = [
+        dict(t, libraries=[{"pypi": {"package": "requests"}}]) if t["task_key"] == "ingest" else t
+        for t in settings["tasks"]
+    ]
+    world.api.post(
+        f"/jobs/{job['job_id']}/reset", json={"tenant_id": "acme", "new_settings": settings}
+    ).raise_for_status()
+    assert world.changes() == [], "fields nobody's documents name are not changes"
+
+    jobs_doc = world.specs / "acme/jobs.yaml"
+    _edit(jobs_doc, "  schedule:\n", "  max_concurrent_runs: 2\n  schedule:\n")
+    _edit(jobs_doc, '    cron: "0 30 2 * * ?"\n    timezone: Europe/Berlin\n', "")
+    _edit(jobs_doc, "  schedule:\n", "")
+    [change] = world.changes()
+    assert sorted(f["path"] for f in change["fields"]) == ["max_concurrent_runs", "schedule"]
+    _apply(world)
+
+    after = world.api.get(f"/jobs/{job['job_id']}", params={"tenant_id": "acme"}).json()
+    assert after["settings"]["max_concurrent_runs"] == 2
+    assert "schedule" not in after["settings"], "an owned field the documents dropped is reset"
+    assert after["settings"]["queue"] == {"enabled": True}, "someone else's field is kept"
+    [ingest] = [t for t in after["settings"]["tasks"] if t["task_key"] == "ingest"]
+    assert ingest["libraries"] == [{"pypi": {"package": "requests"}}]
+    assert world.changes() == []
