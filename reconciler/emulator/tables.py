@@ -17,6 +17,7 @@ Parquet cell) into the stored JSON value for a column, or refuses it.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import decimal
 import re
@@ -48,6 +49,7 @@ TYPE_NAMES = {
     "date": "DATE",
     "timestamp": "TIMESTAMP",
     "timestamp_ntz": "TIMESTAMP_NTZ",
+    "binary": "BINARY",
 }
 INT_BITS = {"tinyint": 8, "smallint": 16, "int": 32, "bigint": 64}
 DECIMAL = re.compile(r"^decimal\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?$")
@@ -247,7 +249,16 @@ def _convert(value: Any, type_text: str) -> Any:
         return _to_bool(value)
     if type_text == "date":
         return _to_date(value)
+    if type_text == "binary":
+        return _to_binary(value)
     return _to_timestamp(value)
+
+
+def _to_binary(value: Any) -> str:
+    """Binary values are kept base64-encoded (JSON has no bytes)."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return str(value)
 
 
 def coerce(value: Any, column: dict[str, Any], *, from_text: bool = False) -> Any:

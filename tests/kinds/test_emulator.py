@@ -268,7 +268,6 @@ async def test_every_column_type_round_trips(client: ConnectorClient) -> None:
     await delete_twice(client, seen)
 
 
-@pytest.mark.xfail(reason="the emulator does not accept binary columns yet", strict=False)
 async def test_binary_column_round_trips(client: ConnectorClient) -> None:
     await make_catalog(client)
     columns = [{"name": "id", "type": "int"}, {"name": "blob", "type": "binary"}]
