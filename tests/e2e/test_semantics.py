@@ -348,3 +348,40 @@ def test_a_job_update_keeps_the_settings_the_documents_do_not_own(world: World) 
     [ingest] = [t for t in after["settings"]["tasks"] if t["task_key"] == "ingest"]
     assert ingest["libraries"] == [{"pypi": {"package": "requests"}}]
     assert world.changes() == []
+
+
+def test_refresh_only_records_the_remote_state_and_changes_nothing(world: World) -> None:
+    _apply(world)
+    job = world.api.get("/jobs", params={"tenant_id": "acme"}).json()["jobs"][0]
+    settings = dict(job["settings"], max_concurrent_runs=5)
+    world.api.post(
+        f"/jobs/{job['job_id']}/reset", json={"tenant_id": "acme", "new_settings": settings}
+    ).raise_for_status()
+    assert world.run("drift", str(world.specs)).code == 2
+
+    _apply(world, "--refresh-only")
+    remote = world.api.get(f"/jobs/{job['job_id']}", params={"tenant_id": "acme"}).json()
+    assert remote["settings"]["max_concurrent_runs"] == 5, "refresh-only changes nothing remote"
+    assert world.run("drift", str(world.specs)).code == 0, "the record now holds what is there"
+
+    [change] = world.changes()
+    assert change["action"] == "update" and change["drift"] == []
+    [field] = change["fields"]
+    assert (field["path"], field["before"], field["remote"], field["after"]) == (
+        "max_concurrent_runs",
+        5,
+        5,
+        1,
+    )
+
+
+def test_markdown_split_writes_parts_a_pull_request_can_post(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = world.run("plan", str(world.specs), "--format", "markdown", "--split")
+    assert result.code == 0, result.err
+    parts = sorted(tmp_path.glob("plan-*.md"))
+    assert parts and all(len(p.read_text()) < 65_000 for p in parts)
+    assert "### Reconciler plan" in parts[0].read_text()
+    assert "`Job/nightly-sales`" in "".join(p.read_text() for p in parts)
