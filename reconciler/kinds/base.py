@@ -13,15 +13,17 @@ The planner never sees YAML or HTTP: it compares three mappings of plain dicts
 
 from __future__ import annotations
 
+import asyncio
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.errors import NotFoundError
+from reconciler.errors import ConnectorError, NotFoundError
 
 if TYPE_CHECKING:
     from reconciler.diff import FieldChange
@@ -180,6 +182,29 @@ class Verdict:
     destroys_data: bool = False
 
 
+async def poll_until(
+    check: Callable[[], Awaitable[bool]],
+    *,
+    timeout: float,
+    first: float = 0.1,
+    longest: float = 2.0,
+) -> bool:
+    """Call ``check`` until it returns True, sleeping 0.1 s, then longer up to 2 s.
+
+    Returns False when ``timeout`` seconds pass first.
+    """
+    deadline = time.monotonic() + timeout
+    interval = first
+    while True:
+        if await check():
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        await asyncio.sleep(min(interval, remaining))
+        interval = min(interval * 1.5, longest)
+
+
 ReadFile = Callable[[str], bytes]
 """Reads a file named relative to the tenant folder (the loader checks the path)."""
 
@@ -208,6 +233,7 @@ class Kind(ABC):
     rules: ClassVar[tuple[FieldRule, ...]] = ()
     data_bearing: ClassVar[bool] = False  # deleting or replacing it destroys data
     ready_timeout: ClassVar[float] = 0.0  # seconds apply waits for the object to be ready
+    noun: ClassVar[str] = "object"  # what messages call one object of the kind
     list_path: ClassVar[str] = ""  # the connector's list endpoint for the kind
     list_items: ClassVar[str] = ""  # the key of the objects in a list page
 
@@ -265,11 +291,15 @@ class Kind(ABC):
     ) -> None:
         """Bring the object in line with ``desired``; ``changed`` names the top-level fields."""
 
-    @abstractmethod
     async def delete(
         self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
     ) -> None:
         """Delete the object; a missing object is not an error (delete twice is fine)."""
+        path, params = self.object_path(tenant, identity, remote_id)
+        try:
+            await client.delete(path, params=params or None)
+        except NotFoundError:
+            return
 
     def object_path(
         self, tenant: TenantContext, identity: str, remote_id: str
@@ -293,7 +323,33 @@ class Kind(ABC):
     async def wait_ready(
         self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
     ) -> None:
-        """Wait until a long-running create/update settles (default: nothing to wait for)."""
+        """Wait until a long-running create/update settles (``project().ready``).
+
+        Kinds that settle at once have ``ready_timeout = 0`` and return at once.
+        A kind raises from :meth:`check_settling` when the operation failed; the
+        timeout raises too, and the next apply waits again.
+        """
+        if not self.ready_timeout:
+            return
+
+        async def settled() -> bool:
+            seen = await self.read(client, tenant, identity, remote_id)
+            if seen is None:
+                raise ConnectorError(
+                    f"{self.noun} {identity!r} disappeared while apply waited for it",
+                    hint="run apply again to create it",
+                )
+            self.check_settling(seen)
+            return seen.ready
+
+        if not await poll_until(settled, timeout=self.ready_timeout):
+            raise ConnectorError(
+                f"{self.noun} {identity!r} was not ready after {self.ready_timeout:g} s; "
+                "it keeps working on it and the next apply will pick it up"
+            )
+
+    def check_settling(self, observed: ObservedResource) -> None:
+        """Raise when a long-running operation on the object failed (default: never)."""
         return None
 
     def assess(self, change: FieldChange) -> Verdict:

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from reconciler.errors import NotFoundError
 from reconciler.kinds.base import (
     MANAGED_BY,
     DesiredResource,
@@ -166,6 +165,7 @@ class Dataset(Kind):
     """A Delta table; deleting or replacing it destroys its rows."""
 
     kind = "Dataset"
+    noun = "dataset"
     collection = "datasets"
     list_path = "/databricks/datasets"
     list_items = "datasets"
@@ -304,14 +304,6 @@ class Dataset(Kind):
             )
         if changed & {"source_sha256", "source_format"}:
             await self._upload(client, tenant, desired)
-
-    async def delete(
-        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
-    ) -> None:
-        try:
-            await client.delete(_dataset_path(tenant, identity))
-        except NotFoundError:
-            return
 
     async def _upload(
         self,

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from reconciler.errors import NotFoundError
 from reconciler.kinds.base import (
     ABSENT,
     MANAGED_BY,
@@ -293,6 +292,7 @@ class Job(Kind):
     """A Jobs 2.2 job; updates reset the whole settings object."""
 
     kind = "Job"
+    noun = "job"
     collection = "jobs"
     list_path = "/databricks/jobs"
     list_items = "jobs"
@@ -408,13 +408,3 @@ class Job(Kind):
                 ),
             },
         )
-
-    async def delete(
-        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
-    ) -> None:
-        try:
-            await client.delete(
-                f"/databricks/jobs/{remote_id}", params={"tenant_id": tenant.tenant_id}
-            )
-        except NotFoundError:
-            return

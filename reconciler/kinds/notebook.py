@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from reconciler.errors import NotFoundError
 from reconciler.kinds.base import (
     MANAGED_BY,
     DesiredResource,
@@ -91,6 +90,7 @@ class Notebook(Kind):
     """A workspace notebook (a SOURCE-format import)."""
 
     kind = "Notebook"
+    noun = "notebook"
     collection = "notebooks"
     list_path = "/databricks/notebooks"
     list_items = "notebooks"
@@ -182,13 +182,3 @@ class Notebook(Kind):
                 "language": desired.values()["language"],
             },
         )
-
-    async def delete(
-        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
-    ) -> None:
-        try:
-            await client.delete(
-                f"/databricks/notebooks/{tenant.tenant_id}", params={"path": identity}
-            )
-        except NotFoundError:
-            return

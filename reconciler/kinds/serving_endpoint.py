@@ -10,15 +10,13 @@ endpoint is becoming, so that is what is compared.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from reconciler.errors import ConflictError, ConnectorError, NotFoundError
+from reconciler.errors import ConflictError, ConnectorError
 from reconciler.kinds.base import (
     MANAGED_BY,
     DesiredResource,
@@ -37,29 +35,6 @@ if TYPE_CHECKING:
 
 ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 MODEL_NAME = r"^[^.\s]+\.[^.\s]+\.[^.\s]+$"
-
-
-async def poll_until(
-    check: Callable[[], Awaitable[bool]],
-    *,
-    timeout: float,
-    first: float = 0.1,
-    longest: float = 2.0,
-) -> bool:
-    """Call ``check`` until it returns True, sleeping 0.1 s, then longer up to 2 s.
-
-    Returns False when ``timeout`` seconds pass first.
-    """
-    deadline = time.monotonic() + timeout
-    interval = first
-    while True:
-        if await check():
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        await asyncio.sleep(min(interval, remaining))
-        interval = min(interval * 1.5, longest)
 
 
 class ModelRef(BaseModel):
@@ -127,6 +102,7 @@ class ServingEndpoint(Kind):
     """A model-serving endpoint; apply waits until it is ready."""
 
     kind = "ServingEndpoint"
+    noun = "serving endpoint"
     collection = "serving_endpoints"
     list_path = "/databricks/serving-endpoints"
     list_items = "endpoints"
@@ -176,6 +152,14 @@ class ServingEndpoint(Kind):
         )
 
     # ---- connector side --------------------------------------------------------------
+
+    def check_settling(self, observed: ObservedResource) -> None:
+        """A config update the endpoint could not apply is a failure, not a wait."""
+        if (observed.raw.get("state") or {}).get("config_update") == "UPDATE_FAILED":
+            raise ConnectorError(
+                f"serving endpoint {observed.identity!r} failed to apply its new config",
+                hint="check the model name and version, then apply again",
+            )
 
     def object_path(
         self, tenant: TenantContext, identity: str, remote_id: str
@@ -251,36 +235,4 @@ class ServingEndpoint(Kind):
             await client.patch(
                 f"/databricks/serving-endpoints/{desired.identity}/tags",
                 json={"tenant_id": tenant.tenant_id, "add_tags": add, "delete_tags": remove},
-            )
-
-    async def delete(
-        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
-    ) -> None:
-        try:
-            await client.delete(
-                f"/databricks/serving-endpoints/{identity}",
-                params={"tenant_id": tenant.tenant_id},
-            )
-        except NotFoundError:
-            return
-
-    async def wait_ready(
-        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
-    ) -> None:
-        """Poll until READY and NOT_UPDATING; a failed update or the timeout raises."""
-        path = f"/databricks/serving-endpoints/{identity}"
-
-        async def settled() -> bool:
-            raw = await client.get(path, params={"tenant_id": tenant.tenant_id})
-            if (raw.get("state") or {}).get("config_update") == "UPDATE_FAILED":
-                raise ConnectorError(
-                    f"serving endpoint {identity!r} failed to apply its new config",
-                    hint="check the model name and version, then apply again",
-                )
-            return _is_ready(raw)
-
-        if not await poll_until(settled, timeout=self.ready_timeout):
-            raise ConnectorError(
-                f"serving endpoint {identity!r} was not ready after {self.ready_timeout:g} s; "
-                "it keeps deploying and the next apply will pick it up"
             )

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler.errors import NotFoundError
 from reconciler.kinds.base import (
     MANAGED_BY,
     DesiredResource,
@@ -101,6 +100,7 @@ class Tenant(Kind):
     """The tenant's catalog. Deleting it destroys every table in it."""
 
     kind = "Tenant"
+    noun = "catalog"
     collection = "tenants"
     spec_model = TenantSpec
     data_bearing = True
@@ -198,14 +198,3 @@ class Tenant(Kind):
             await client.patch(
                 f"/databricks/catalogs/{tenant.tenant_id}", json=body, if_match=etag(observed)
             )
-
-    async def delete(
-        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
-    ) -> None:
-        """Drop the catalog; the connector refuses (409) while it still holds tables."""
-        try:
-            await client.delete(
-                f"/databricks/catalogs/{tenant.tenant_id}", params={"force": "false"}
-            )
-        except NotFoundError:
-            return

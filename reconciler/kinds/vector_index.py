@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from reconciler.errors import ConnectorError, NotFoundError
 from reconciler.kinds.base import (
     MANAGED_BY,
     DesiredResource,
@@ -28,7 +27,6 @@ from reconciler.kinds.base import (
     SpecBase,
     TenantContext,
 )
-from reconciler.kinds.serving_endpoint import poll_until
 
 if TYPE_CHECKING:
     from reconciler.mcp.client import ConnectorClient
@@ -145,6 +143,7 @@ class VectorIndex(Kind):
     """A Delta Sync index; any change replaces it."""
 
     kind = "VectorIndex"
+    noun = "vector index"
     collection = "vector_indexes"
     list_path = "/databricks/vector-indexes"
     list_items = "vector_indexes"
@@ -255,29 +254,3 @@ class VectorIndex(Kind):
             f"vector index {desired.identity!r} cannot be updated in place ({NO_UPDATE}); "
             "the planner replaces it instead"
         )
-
-    async def delete(
-        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
-    ) -> None:
-        try:
-            await client.delete(
-                f"/databricks/vector-indexes/{identity}", params={"tenant_id": tenant.tenant_id}
-            )
-        except NotFoundError:
-            return
-
-    async def wait_ready(
-        self, client: ConnectorClient, tenant: TenantContext, identity: str, remote_id: str
-    ) -> None:
-        """Poll until ``status.ready``; the timeout raises."""
-        path = f"/databricks/vector-indexes/{identity}"
-
-        async def ready() -> bool:
-            raw = await client.get(path, params={"tenant_id": tenant.tenant_id})
-            return bool((raw.get("status") or {}).get("ready"))
-
-        if not await poll_until(ready, timeout=self.ready_timeout):
-            raise ConnectorError(
-                f"vector index {identity!r} was not ready after {self.ready_timeout:g} s; "
-                "it keeps building and the next apply will pick it up"
-            )

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from reconciler.errors import ConnectorError
-from reconciler.kinds.serving_endpoint import ServingEndpoint, poll_until
+from reconciler.kinds.base import poll_until
+from reconciler.kinds.serving_endpoint import ServingEndpoint
 from reconciler.kinds.vector_index import VectorIndex
 from reconciler.mcp.client import ConnectorClient
 from tests.kinds.helpers import TENANT
@@ -82,7 +83,7 @@ async def test_poll_interval_grows_to_the_cap(monkeypatch: pytest.MonkeyPatch) -
     async def fake_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    monkeypatch.setattr("reconciler.kinds.serving_endpoint.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("reconciler.kinds.base.asyncio.sleep", fake_sleep)
     calls = iter(range(12))
 
     async def check() -> bool:
@@ -91,3 +92,22 @@ async def test_poll_interval_grows_to_the_cap(monkeypatch: pytest.MonkeyPatch) -
     assert await poll_until(check, timeout=1000)
     assert sleeps[0] == 0.1 and sleeps[-1] == 2.0
     assert sleeps == sorted(sleeps)
+
+
+async def test_an_object_deleted_while_apply_waits_is_a_clear_failure() -> None:
+    def gone(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"code": "NOT_FOUND", "detail": "no such endpoint"})
+
+    client = ConnectorClient("http://mcp", "k", transport=httpx.MockTransport(gone))
+    async with client:
+        with pytest.raises(ConnectorError, match="'chat' disappeared while apply waited"):
+            await QuickEndpoint().wait_ready(client, TENANT, "chat", "id-1")
+
+
+async def test_kinds_that_settle_at_once_do_not_poll() -> None:
+    from reconciler.kinds.notebook import Notebook
+
+    client, seen = connector(lambda n: {})
+    async with client:
+        await Notebook().wait_ready(client, TENANT, "/p", "1")
+    assert seen == []
