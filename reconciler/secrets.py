@@ -58,3 +58,28 @@ def _masked_at(node: Mapping[str, Any], path: Path) -> dict[str, Any]:
     elif isinstance(copy[head], Mapping):
         copy[head] = _masked_at(copy[head], rest)
     return copy
+
+
+def secret_values(spec: Mapping[str, Any], clear: Mapping[str, Any] | None) -> list[str]:
+    """The clear values behind the masks of ``spec`` (empty when it has none)."""
+    if clear is None:
+        return []
+    values = []
+    for path in masked_paths(spec):
+        node: Any = clear
+        for part in path:
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if isinstance(node, str) and node:
+            values.append(node)
+    return values
+
+
+def redact(text: str, values: Iterable[str]) -> str:
+    """``text`` with every secret value in it replaced by "(sensitive)".
+
+    Error messages can quote what was sent (a connector echoing a bad value);
+    they reach the terminal and the state database, so secrets are cut first.
+    """
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, "(sensitive)")
+    return text

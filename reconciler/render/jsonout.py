@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.apply import ApplyResult
 from reconciler.diff import FieldChange
 from reconciler.plan import Plan, ResourceChange, TenantPlan
 from reconciler.render.values import plain
@@ -30,20 +29,6 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 
 def render_plan_json(plan: Plan) -> str:
     return json.dumps(plan_document(plan), indent=2, sort_keys=True, default=str)
-
-
-def render_apply_json(results: list[ApplyResult]) -> str:
-    steps = [
-        {
-            "address": f"{s.key.tenant}/{s.key.kind}/{s.key.name}",
-            "action": s.action.value,
-            "outcome": s.outcome,
-            "error": s.error,
-        }
-        for r in results
-        for s in r.steps
-    ]
-    return json.dumps({"format_version": FORMAT_VERSION, "steps": steps}, indent=2)
 
 
 def _tenant(t: TenantPlan) -> dict[str, Any]:

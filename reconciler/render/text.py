@@ -12,7 +12,6 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from reconciler.apply import ApplyResult
 from reconciler.plan import Action, Plan, ResourceChange, TenantPlan
 from reconciler.render.values import show
 
@@ -132,23 +131,3 @@ def flatten(spec: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, An
             yield from flatten(value, path + ".")
         else:
             yield path, value
-
-
-def render_apply(results: list[ApplyResult], console: Console) -> None:
-    steps = [s for r in results for s in r.steps]
-    failed = [s for s in steps if s.outcome != "ok"]
-    ok = len(steps) - len(failed)
-    if not steps:
-        console.print("Nothing to apply.")
-        return
-    for step in failed:
-        console.print(
-            f"[red]✗ {escape(step.key.tenant)}/{escape(step.key.kind)}/{escape(step.key.name)}"
-            f" ({step.action.value}) {step.outcome}: {escape(step.error or '')}[/red]"
-        )
-    verdict = "Apply complete" if not failed else "Apply finished with failures"
-    console.print(
-        f"{verdict}: {ok} step{'s' if ok != 1 else ''} done, {len(failed)} failed or skipped."
-    )
-    if failed:
-        console.print("Fix the causes above and run apply again: finished steps are recorded.")

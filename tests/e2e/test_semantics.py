@@ -385,3 +385,23 @@ def test_markdown_split_writes_parts_a_pull_request_can_post(
     assert parts and all(len(p.read_text()) < 65_000 for p in parts)
     assert "### Reconciler plan" in parts[0].read_text()
     assert "`Job/nightly-sales`" in "".join(p.read_text() for p in parts)
+
+
+def test_a_connector_error_quoting_a_secret_is_redacted_everywhere(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "tok-echoed-back-by-the-connector"
+    monkeypatch.setenv("ECHOED_TOKEN", secret)
+    _edit(
+        world.specs / "acme/jobs.yaml",
+        "      notebook: ${notebooks.daily-report.path}",
+        "      notebook: /Workspace/missing/${secret:ECHOED_TOKEN}",
+    )
+    result = world.run("apply", str(world.specs), "--auto-approve")
+    assert result.code == 1, "the connector rejects a task whose notebook does not exist"
+    assert "nightly-sales" in result.out + result.err
+    assert "(sensitive)" in result.out + result.err
+    assert secret not in result.out + result.err
+    history = world.run("history", "--steps", "--format", "json")
+    assert secret not in history.out
+    assert secret not in _dump_state(_env("DATABASE_URL"))

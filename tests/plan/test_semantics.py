@@ -262,3 +262,14 @@ def test_an_object_still_deploying_is_waited_for_by_the_next_apply() -> None:
     [change] = plan_of([d], [recorded(d)], [deploying]).changes
     assert change.action is Action.NOOP and change.wait and change.refresh
     assert "not ready yet" in change.reason
+
+
+def test_redact_removes_every_secret_value_from_a_message() -> None:
+    from reconciler.secrets import redact, secret_values
+
+    clear = job_spec(NB_PATH, token="t-123")
+    masked = job_spec(NB_PATH, token=mask_value("t-123"))
+    values = secret_values(masked, clear)
+    assert values == ["t-123"]
+    assert redact("bad token 't-123' in t-123", values) == "bad token '(sensitive)' in (sensitive)"
+    assert secret_values(masked, None) == []
