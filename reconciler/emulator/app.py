@@ -151,6 +151,7 @@ def create_app(
         ("/_emulator/counters", {"GET"}),
         ("/_emulator/reset", {"POST"}),
     ]
+    app.include_router(runs.admin_router)
     for module in ROUTERS:
         app.include_router(module.router, prefix=API_PREFIX)
         templates.extend(

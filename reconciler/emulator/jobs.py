@@ -142,46 +142,12 @@ def run_job(store: StoreDep, job_id: int, body: JobRun | None = None) -> dict[st
     body = body or JobRun()
     with store.mutate():
         job = find_job(store, job_id, body.tenant_id)
-        settings = job["settings"]
-        active = [
-            r
-            for r in store.table("runs").values()
-            if r["job_id"] == job_id and runs.is_active(r, store)
-        ]
-        limit = settings["max_concurrent_runs"]
-        skip = (
-            f"Skipping this run: {len(active)} run(s) active, max_concurrent_runs is {limit}"
-            if len(active) >= limit
-            else None
-        )
-        paths = [
-            t["notebook_task"]["notebook_path"]
-            for t in settings["tasks"]
-            if t.get("notebook_task", {}).get("source") == "WORKSPACE"
-        ]
-        run = runs.start_run(
-            store,
-            tenant_id=job["tenant_id"],
-            job_id=job_id,
-            run_name=settings["name"],
-            parameters=dict(body.job_parameters or {}),
-            notebook_paths=[_stored_path(store, p) for p in paths],
-            skip_reason=skip,
-        )
+        run = runs.start_job_run(store, job, dict(body.job_parameters or {}))
     return {
         "run_id": run["run_id"],
         "number_in_job": run["number_in_job"],
         "run_page_url": run["run_page_url"],
     }
-
-
-def _stored_path(store: Store, path: str) -> str:
-    notebooks = store.table("notebooks")
-    if path in notebooks:
-        return path
-    if path.startswith("/Workspace/") and path.removeprefix("/Workspace") in notebooks:
-        return path.removeprefix("/Workspace")
-    return path if path.startswith("/Workspace/") else "/Workspace" + path
 
 
 @router.get("/databricks/jobs/{job_id}/runs")

@@ -154,13 +154,11 @@ def get_notebook_run(store: StoreDep, run_id: int, tenant_id: str | None = None)
 def execute_notebook(store: StoreDep, body: NotebookExecute) -> dict[str, Any]:
     with store.mutate():
         notebook = find_notebook(store, body.tenant_id, body.notebook_path)
-        run = runs.start_run(
+        run = runs.start_notebook_run(
             store,
             tenant_id=body.tenant_id,
-            job_id=None,
-            run_name=notebook["path"].rsplit("/", 1)[-1],
+            notebook_path=notebook["path"],
             parameters=dict(body.parameters or {}),
-            notebook_paths=[notebook["path"]],
         )
         return {"run_id": run["run_id"], "run_page_url": run["run_page_url"]}
 

@@ -171,6 +171,33 @@ class RunState(Shape):
     state_message: str
 
 
+class TaskState(Shape):
+    life_cycle_state: Literal[
+        "PENDING", "RUNNING", "WAITING_FOR_RETRY", "TERMINATED", "SKIPPED", "BLOCKED"
+    ]
+    result_state: Literal["SUCCESS", "FAILED", "TIMEDOUT", "CANCELED", "UPSTREAM_FAILED"] | None = (
+        Field(description="Set once the task is terminal.")
+    )
+    state_message: str
+
+
+class TaskDependency(Shape):
+    task_key: str
+
+
+class RunTask(Shape):
+    """One task of a run (the latest attempt)."""
+
+    run_id: int = Field(description="The task run's own id.")
+    task_key: str
+    depends_on: list[TaskDependency]
+    notebook_path: str | None
+    state: TaskState
+    attempt_number: int = Field(description="0 for the first attempt, 1 for the first retry...")
+    start_time: int = Field(description="0 until the task starts.")
+    end_time: int = Field(description="0 until the task ends.")
+
+
 class Run(Shape):
     run_id: int
     job_id: int | None
@@ -178,15 +205,18 @@ class Run(Shape):
     number_in_job: int
     run_name: str
     run_type: Literal["JOB_RUN", "SUBMIT_RUN"]
+    trigger: Literal["ONE_TIME", "PERIODIC", "RETRY"]
     job_parameters: dict[str, Any]
     run_page_url: str
     start_time: int
-    end_time: int
-    execution_duration: int
+    end_time: int = Field(description="0 until the run is terminal.")
+    queue_duration: int = Field(description="Milliseconds spent QUEUED.")
+    execution_duration: int = Field(description="Milliseconds the tasks ran.")
     state: RunState
     life_cycle_state: str
     result_state: str | None
     state_message: str
+    tasks: list[RunTask] = Field(description="The tasks in the job's order.")
 
 
 class RunList(Shape):

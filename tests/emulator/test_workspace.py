@@ -223,7 +223,9 @@ def test_job_settings_are_validated(emulator_client: httpx.Client) -> None:
 
 def test_job_runs_progress_and_can_be_cancelled(emulator_client: httpx.Client) -> None:
     c = emulator_client
-    job = make_job(c, make_notebook(c)["path"], max_concurrent_runs=1)
+    # without queueing, a run over max_concurrent_runs is skipped (tests/emulator/test_runs.py
+    # has the queueing default)
+    job = make_job(c, make_notebook(c)["path"], max_concurrent_runs=1, queue={"enabled": False})
     job_id = job["job_id"]
     started = ok(
         c.post(
@@ -247,6 +249,9 @@ def test_job_runs_progress_and_can_be_cancelled(emulator_client: httpx.Client) -
     assert done["execution_duration"] >= 0
     third = ok(c.post(f"/databricks/jobs/{job_id}/run", json={}))
     ok(c.post(f"/databricks/runs/{third['run_id']}/cancel"))
+    wait_for(
+        lambda: ok(c.get(f"/databricks/runs/{third['run_id']}"))["life_cycle_state"] == "TERMINATED"
+    )
     cancelled = ok(c.get(f"/databricks/runs/{third['run_id']}"))
     assert (cancelled["life_cycle_state"], cancelled["result_state"]) == ("TERMINATED", "CANCELED")
     runs = ok(c.get(f"/databricks/jobs/{job_id}/runs", params={"limit": 2}))["runs"]
