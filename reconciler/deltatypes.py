@@ -337,7 +337,12 @@ def field_json(f: StructField) -> dict[str, Any]:
         metadata["comment"] = f.comment
     if isinstance(f.type, Simple) and f.type.text.startswith(("char", "varchar")):
         metadata["__CHAR_VARCHAR_TYPE_STRING"] = f.type.text
-    return {"name": f.name, "type": spark_json(f.type), "nullable": f.nullable, "metadata": metadata}
+    return {
+        "name": f.name,
+        "type": spark_json(f.type),
+        "nullable": f.nullable,
+        "metadata": metadata,
+    }
 
 
 def _walk(value: DeltaType, depth: int = 0) -> list[tuple[DeltaType, int]]:
@@ -363,7 +368,11 @@ def column_problem(value: DeltaType) -> str | None:
             return f"Delta Lake does not store {part.text.upper()} columns; use a bigint or string"
         if _only_void(part) and depth > 0:
             return "VOID is not allowed inside arrays, maps or structs"
-        if isinstance(part, Struct) and part.fields and all(_only_void(f.type) for f in part.fields):
+        if (
+            isinstance(part, Struct)
+            and part.fields
+            and all(_only_void(f.type) for f in part.fields)
+        ):
             return "a struct cannot have only VOID fields"
     return None
 

@@ -64,10 +64,13 @@ def prepare(spec: Mapping[str, Any], vector: Any, text: str | None) -> Query:
     if text is not None:
         if not sources:
             raise invalid("query_text needs an index with embedding_source_columns")
-        column = sources[0]["name"]
-        return embed_text(text), lambda row: (
-            embed_text(row[column]) if isinstance(row.get(column), str) else None
-        )
+        text_column = sources[0]["name"]
+
+        def text_vector(row: Row) -> list[float] | None:
+            value = row.get(text_column)
+            return embed_text(value) if isinstance(value, str) else None
+
+        return embed_text(text), text_vector
     if not vectors:
         raise invalid("query_vector needs an index with embedding_vector_columns")
     column, dimension = vectors[0]["name"], vectors[0]["embedding_dimension"]

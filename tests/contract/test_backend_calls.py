@@ -156,9 +156,7 @@ class BackendCalls:
 
     def search_vectors(self, index_name: str, query_vector: list[float], num_results: int) -> Any:
         body = {"query_vector": query_vector, "num_results": num_results}
-        return self._request(
-            "POST", f"/databricks/vector-indexes/{index_name}/search", json=body
-        )
+        return self._request("POST", f"/databricks/vector-indexes/{index_name}/search", json=body)
 
     def delete_vector_index(self, index_name: str) -> Any:
         return self._request("DELETE", f"/databricks/vector-indexes/{index_name}")
