@@ -14,7 +14,20 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from reconciler import __version__
-from reconciler.commands import apply, drift, history, plan, schema, serve, validate
+from reconciler.commands import (
+    apply,
+    drift,
+    history,
+    invoke,
+    plan,
+    query,
+    runs,
+    schema,
+    search,
+    serve,
+    validate,
+)
+from reconciler.commands import run as run_command
 from reconciler.commands import state as state_command
 from reconciler.commands.common import EXIT_ERROR
 from reconciler.emulator import cli as emulator
@@ -30,6 +43,11 @@ COMMANDS: dict[str, ModuleType] = {
     "state": state_command,
     "history": history,
     "serve": serve,
+    "run": run_command,
+    "runs": runs,
+    "invoke": invoke,
+    "query": query,
+    "search": search,
 }
 
 

@@ -18,7 +18,9 @@ traceback appears only with ``--debug``.
     ├── StateError             the state database failed or holds something unexpected
     ├── PlanRefused            the plan holds changes that must not be applied as they are
     │   └── StalePlanError     a saved plan no longer matches state or the remote objects
-    └── ApplyError             one or more apply steps failed
+    ├── ApplyError             one or more apply steps failed
+    └── ActionError            an action (run, invoke, query, search) cannot be done as asked
+        └── NotAppliedError        it names a resource the state does not hold yet
 """
 
 from __future__ import annotations
@@ -139,3 +141,11 @@ class StalePlanError(PlanRefused):
 
 class ApplyError(ReconcilerError):
     """One or more apply steps failed; the rest of the plan ran where it could."""
+
+
+class ActionError(ReconcilerError):
+    """An action (run, invoke, query, search) cannot be done as asked."""
+
+
+class NotAppliedError(ActionError):
+    """An action names a resource that was never applied (the state does not hold it)."""

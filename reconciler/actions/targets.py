@@ -1,0 +1,144 @@
+"""Which remote object an action means: spec names in, remote ids from the state out.
+
+An action names a resource the way the documents do (tenant ``acme``, Job
+``nightly-sales``); the state database says what was applied for it (its
+remote id and identity) and which connector tenant it belongs to, so no spec
+folder is needed. A resource the state does not hold was never applied: the
+error says so and what to run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.errors import ActionError, NotAppliedError
+from reconciler.kinds.base import RecordedResource, ResourceKey, TenantContext
+from reconciler.kinds.tenant import default_catalog
+from reconciler.state import StateReader, TenantSnapshot
+
+NOTEBOOK_ROOT = re.compile(r"^/Workspace/AgentProvision/([^/]+)/")
+"""Every notebook of a tenant lives under its folder (the tenancy rule), named by its id."""
+
+NOUNS = {
+    "Job": "job",
+    "Notebook": "notebook",
+    "ServingEndpoint": "serving endpoint",
+    "Dataset": "dataset",
+    "VectorIndex": "vector index",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One applied resource, as an action addresses it."""
+
+    tenant: TenantContext
+    kind: str
+    name: str
+    identity: str  # job name, notebook path, table or index full name, endpoint name
+    remote_id: str  # job id, notebook object id, ...
+    spec: Mapping[str, Any]
+
+    @property
+    def key(self) -> ResourceKey:
+        return ResourceKey(self.tenant.name, self.kind, self.name)
+
+    def describe(self) -> str:
+        return f"{NOUNS.get(self.kind, self.kind)} {self.name} of tenant {self.tenant.name}"
+
+
+def choose_tenant(reader: StateReader, tenant: str | None) -> str:
+    """``tenant`` if the state knows it, or the only tenant when none is named."""
+    known = reader.tenants()
+    if tenant is not None:
+        if tenant not in known:
+            raise NotAppliedError(
+                f"tenant {tenant} has never been applied to this state database",
+                hint=f"known tenants: {', '.join(known) or 'none'}; "
+                "run `reconciler apply <its folder>` first",
+            )
+        return tenant
+    if len(known) == 1:
+        return known[0]
+    if not known:
+        raise NotAppliedError(
+            "the state database holds no tenant yet",
+            hint="run `reconciler apply <folder>` first (or check DATABASE_URL)",
+        )
+    raise ActionError(
+        f"the state database holds {len(known)} tenants ({', '.join(known)})",
+        hint="name one with --tenant",
+    )
+
+
+def tenant_context(snapshot: TenantSnapshot) -> TenantContext:
+    """The connector's view of a tenant, from what was applied for it.
+
+    The catalog is the Tenant resource's identity. The tenant id is the one
+    the tenant's notebooks live under, else the tenant's name (the default
+    of ``tenantId``).
+    """
+    name = snapshot.tenant
+    records = snapshot.resources.values()
+    recorded_ids = {str(r.spec["tenant_id"]) for r in records if r.spec.get("tenant_id")}
+    from_paths = {m.group(1) for r in records if (m := NOTEBOOK_ROOT.match(r.identity))}
+    tenant_id = next(iter(recorded_ids or from_paths), name)
+    catalog = next(
+        (r.identity for r in records if r.key.kind == "Tenant"), default_catalog(tenant_id)
+    )
+    return TenantContext(name=name, tenant_id=tenant_id, catalog=catalog)
+
+
+def find_target(
+    reader: StateReader,
+    kind: str,
+    name: str,
+    *,
+    tenant: str | None = None,
+    context: TenantContext | None = None,
+) -> Target:
+    """The applied resource ``kind``/``name`` of ``tenant``.
+
+    ``context``, when the caller knows the tenant from its documents (the
+    service does), is used instead of the one worked out from the state.
+    """
+    chosen = choose_tenant(reader, tenant or (context.name if context else None))
+    snapshot = reader.read_tenant(chosen)
+    record = snapshot.resources.get(ResourceKey(chosen, kind, name))
+    if record is None:
+        raise NotAppliedError(
+            f"{NOUNS.get(kind, kind)} {name} of tenant {chosen} has not been applied yet",
+            hint=f"add it to the tenant's documents and run `reconciler apply`; "
+            f"applied so far: {_recorded_names(snapshot, kind)}",
+        )
+    return _target(context or tenant_context(snapshot), record)
+
+
+def _target(context: TenantContext, record: RecordedResource) -> Target:
+    return Target(
+        tenant=context,
+        kind=record.key.kind,
+        name=record.key.name,
+        identity=record.identity,
+        remote_id=record.remote_id,
+        spec=record.spec,
+    )
+
+
+def _recorded_names(snapshot: TenantSnapshot, kind: str) -> str:
+    names = sorted(k.name for k in snapshot.resources if k.kind == kind)
+    return ", ".join(names) if names else f"no {NOUNS.get(kind, kind)}s"
+
+
+def targets_of(reader: StateReader, tenant: str, kind: str) -> list[Target]:
+    """Every applied resource of ``kind`` in ``tenant``, by name."""
+    snapshot = reader.read_tenant(tenant)
+    context = tenant_context(snapshot)
+    return [
+        _target(context, record)
+        for key, record in sorted(snapshot.resources.items())
+        if key.kind == kind
+    ]
