@@ -40,6 +40,7 @@ from reconciler.state.journal import JournalMixin, close_intent, write_resource
 from reconciler.state.locking import LockingMixin
 from reconciler.state.models import ApplyRow, ApplyStepRow, ResourceRow, TenantRow, utcnow
 from reconciler.state.open import open_engine
+from reconciler.state.plans import PlansMixin
 from reconciler.state.records import (
     ApplyRecord,
     StepRecord,
@@ -61,11 +62,12 @@ class StateReader(Protocol):
     def read_tenant(self, tenant: str) -> TenantSnapshot: ...
 
 
-class StateStore(JournalMixin, LockingMixin, DriftMixin):
+class StateStore(JournalMixin, LockingMixin, DriftMixin, PlansMixin):
     """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`.
 
-    The intent journal, the tenant locks and the drift reports live in the
-    mixins of :mod:`.journal`, :mod:`.locking` and :mod:`.drift`.
+    The intent journal, the tenant locks, the drift reports and the saved
+    plans live in the mixins of :mod:`.journal`, :mod:`.locking`,
+    :mod:`.drift` and :mod:`.plans`.
     """
 
     def __init__(self, engine: Engine, *, description: str) -> None:
