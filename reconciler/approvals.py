@@ -132,6 +132,8 @@ async def apply_approved(
         plan = await plan_tenants(
             [desired], store=store, client=client, options=saved.options, leases=leases
         )
+        if plan.failed:
+            raise ReconcilerError(plan.failed[0].error, hint="fix it, then plan again")
         check_plan(plan, saved.options, allow_data_loss=approval.allow_data_loss)
         verify(saved, plan)
         if not any(t.actionable for t in plan.tenants):

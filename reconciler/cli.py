@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from reconciler import __version__
-from reconciler.commands import apply, approve, drift, history, mcp, plan, schema, validate
+from reconciler.commands import (
+    apply,
+    approve,
+    drift,
+    history,
+    mcp,
+    plan,
+    schema,
+    serve,
+    validate,
+)
 from reconciler.commands import state as state_command
 from reconciler.commands.common import EXIT_ERROR
 from reconciler.emulator import cli as emulator
@@ -29,6 +39,7 @@ COMMANDS: dict[str, ModuleType] = {
     "schema": schema,
     "state": state_command,
     "history": history,
+    "serve": serve,
     "approve": approve,
     "mcp": mcp,
 }

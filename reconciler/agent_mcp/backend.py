@@ -90,15 +90,11 @@ class Backend:
             self.scrubber.learn(desired)
             yield desired
 
-    async def tenant_plan(
-        self, desired: TenantDesired, *, resolve_intents: bool = False
-    ) -> TenantPlan:
+    async def tenant_plan(self, desired: TenantDesired, *, settle: bool = False) -> TenantPlan:
         from reconciler.reconcile import plan_tenant
 
         async with self.client() as client:
-            return await plan_tenant(
-                desired, store=self.store, client=client, resolve_intents=resolve_intents
-            )
+            return await plan_tenant(desired, store=self.store, client=client, settle=settle)
 
     # ---- tools ----------------------------------------------------------------------
 
@@ -155,7 +151,8 @@ class Backend:
         with self.load(tenant) as desired:
             plan = await self.tenant_plan(desired)
         history = self.store.history(tenant, limit=1)
-        return tenant_status(plan, history[0] if history else None)
+        stored = self.store.tenant_status(tenant)
+        return tenant_status(plan, history[0] if history else None, stored)
 
     async def get_resource(self, tenant: str, kind: str, name: str) -> m.ResourceView:
         from reconciler.secrets import mask_paths, masked_paths
@@ -190,7 +187,7 @@ class Backend:
         scope.require_plan()
         files = {f.path: f.text for f in changes} if changes else None
         with self.load(tenant, files) as desired:
-            tenant_plan = await self.tenant_plan(desired, resolve_intents=True)
+            tenant_plan = await self.tenant_plan(desired, settle=True)
         plan = Plan((tenant_plan,))
         record = keep_for_approval(
             self.store,

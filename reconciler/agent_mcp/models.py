@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 Sync = Literal["Synced", "OutOfSync"]
-Health = Literal["Healthy", "Progressing", "Missing", "Degraded"]
+Health = Literal["Healthy", "Suspended", "Progressing", "Missing", "Degraded"]
 
 
 class SpecFile(BaseModel):
@@ -76,6 +76,7 @@ class TenantStatus(BaseModel):
     tenant: str
     sync: Sync
     health: Health
+    suspended: bool = False
     last_apply: ApplyInfo | None
     last_error: str | None
     resources: list[ResourceStatus]

@@ -1,57 +1,49 @@
-"""Sync and health of a tenant's resources, from a fresh plan and what was observed.
+"""A tenant's status for ``get_status``: the rules of :mod:`reconciler.status`, live.
 
-Synced: the plan has nothing to do for the resource (no change, no drift, not
-waiting). Health: Missing when the documents ask for an object that does not
-exist, Progressing while it is not ready, Degraded when the last apply's step
-for it failed, else Healthy. The tenant's are its worst resource's.
+Sync and health come from a fresh plan (so they are current even without
+``serve`` running), by the same rules ``serve`` records; whether the tenant is
+suspended and the service's last error come from the status ``serve`` stored,
+when it stored one; each resource's last error from the last apply.
 """
 
 from __future__ import annotations
 
 from reconciler.agent_mcp import models as m
-from reconciler.plan import Action, ResourceChange, TenantPlan
+from reconciler.plan import TenantPlan
 from reconciler.state import ApplyRecord
+from reconciler.status import TenantStatus, resource_statuses, tenant_health, tenant_sync
 
-HEALTH_ORDER: tuple[m.Health, ...] = ("Healthy", "Progressing", "Missing", "Degraded")
 
-
-def tenant_status(plan: TenantPlan, last: ApplyRecord | None) -> m.TenantStatus:
+def tenant_status(
+    plan: TenantPlan, last: ApplyRecord | None, stored: TenantStatus | None
+) -> m.TenantStatus:
     from reconciler.agent_mcp.backend import apply_info
 
+    suspended = stored.suspended if stored is not None else False
     errors = {
         f"{s.kind}/{s.name}": s.error or "failed"
         for s in (last.steps if last else ())
         if s.outcome != "ok"
     }
-    resources = [resource_status(c, errors.get(c.address)) for c in plan.changes]
-    sync: m.Sync = "Synced" if all(r.sync == "Synced" for r in resources) else "OutOfSync"
-    health: m.Health = max((r.health for r in resources), key=HEALTH_ORDER.index, default="Healthy")
+    statuses = resource_statuses(plan, suspended=suspended)
+    resources = [
+        m.ResourceStatus(
+            kind=r.kind,
+            name=r.name,
+            sync=r.sync.value,  # type: ignore[arg-type]
+            health=r.health.value,  # type: ignore[arg-type]
+            message=r.message,
+            last_error=errors.get(r.address),
+        )
+        for r in statuses
+    ]
+    service_error = stored.last_error if stored is not None else None
     return m.TenantStatus(
         tenant=plan.tenant,
-        sync=sync,
-        health=health,
+        sync=tenant_sync(statuses).value,  # type: ignore[arg-type]
+        health=tenant_health(statuses, suspended=suspended).value,  # type: ignore[arg-type]
+        suspended=suspended,
         last_apply=apply_info(last) if last else None,
-        last_error=next(iter(errors.values()), None),
+        last_error=service_error or next(iter(errors.values()), None),
         resources=resources,
-    )
-
-
-def resource_status(change: ResourceChange, error: str | None) -> m.ResourceStatus:
-    synced = change.action is Action.NOOP and not change.drift and not change.wait
-    health: m.Health
-    if change.desired is not None and change.observed is None:
-        health = "Missing"
-    elif error is not None:
-        health = "Degraded"
-    elif change.wait or (change.observed is not None and not change.observed.ready):
-        health = "Progressing"
-    else:
-        health = "Healthy"
-    return m.ResourceStatus(
-        kind=change.key.kind,
-        name=change.key.name,
-        sync="Synced" if synced else "OutOfSync",
-        health=health,
-        message="" if synced else change.reason,
-        last_error=error,
     )

@@ -25,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         metavar="PATH_OR_GIT_URL",
         help="the folder of the tenants' spec documents (default: the current folder)",
     )
+    parser.add_argument("--branch", default="main", help="git source: the branch (default main)")
+    parser.add_argument("--subdir", help="git source: the folder holding the tenants")
+    parser.add_argument("--workdir", default=".reconciler/mcp", help="where a git source is cloned")
     parser.add_argument("--transport", choices=("stdio", "http"), default="stdio")
     parser.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8091, help="HTTP port (default 8091)")
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from reconciler.agent_mcp.workspace import Workspace
     from reconciler.config import Settings
 
-    workspace = Workspace(_local_source(args.source))
+    workspace = Workspace(_fetch_source(args))
     limit = frozenset(args.tenant) or None
     settings = Settings.from_env()
     tokens = None
@@ -81,10 +84,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _local_source(source: str) -> Path:
-    if "://" in source or source.startswith("git@"):
-        raise ConfigError(
-            f"--source {source}: git URLs are not supported by `mcp` yet",
-            hint="clone the repository and give its folder",
-        )
-    return Path(source)
+def _fetch_source(args: argparse.Namespace) -> Path:
+    """The folder to serve: ``--source`` itself, or a git source fetched once now."""
+    import asyncio
+
+    from reconciler.service.source import is_git_url, open_source
+
+    if not is_git_url(args.source):
+        return Path(args.source)
+    source = open_source(
+        args.source, branch=args.branch, subdir=args.subdir, workdir=Path(args.workdir)
+    )
+    return asyncio.run(source.fetch(None)).path

@@ -91,9 +91,9 @@ async def test_stdio_process_serves_only_its_tenants(
 @contextmanager
 def _http_server(specs: Path, env: dict[str, str], tokens: Path) -> Iterator[str]:
     port = free_port()
+    argv = ["mcp", "--source", str(specs), "--transport", "http", "--port", str(port)]
     process = subprocess.Popen(
-        [RECONCILER, "mcp", "--source", str(specs), "--transport", "http", "--port", str(port),
-         "--tokens", str(tokens)],  # fmt: skip
+        [RECONCILER, *argv, "--tokens", str(tokens)],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
