@@ -257,6 +257,10 @@ class Kind(ABC):
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         """Project a remote object (as the connector returns it) onto the spec shape."""
 
+    def upgrade_recorded(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A recorded spec written by an earlier version of the kind, in today's shape."""
+        return spec
+
     # ---- connector side: used by observe and apply ------------------------------------
 
     async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
