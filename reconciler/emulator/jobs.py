@@ -22,6 +22,7 @@ from reconciler.emulator.common import (
     StoreDep,
     check_if_match,
     check_tenant,
+    deleted,
     enforce_tenant,
     with_etag,
 )
@@ -110,15 +111,15 @@ def get_job(
         return with_etag(response, view(find_job(store, job_id, tenant_id)))
 
 
-@router.delete("/databricks/jobs/{job_id}", status_code=204)
-def delete_job(store: StoreDep, job_id: int, tenant_id: str | None = None) -> Response:
+@router.delete("/databricks/jobs/{job_id}")
+def delete_job(store: StoreDep, job_id: int, tenant_id: str | None = None) -> dict[str, Any]:
     with store.mutate():
-        find_job(store, job_id, tenant_id)
+        record = find_job(store, job_id, tenant_id)
         del store.table("jobs")[str(job_id)]
         table = store.table("runs")
         for key in [k for k, r in table.items() if r["job_id"] == job_id]:
             del table[key]
-    return Response(status_code=204)
+    return deleted("job", job_id, record)
 
 
 @router.post("/databricks/jobs/{job_id}/reset")
