@@ -85,8 +85,7 @@ class _Collector:
         fields: dict[str, Any] = {}
         for item in dataclasses.fields(cls):
             required = (
-                item.default is dataclasses.MISSING
-                and item.default_factory is dataclasses.MISSING
+                item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
             )
             fields[item.name] = {
                 "type": self.type_of(hints[item.name]),

@@ -165,7 +165,9 @@ def test_ignore_changes_hides_remote_edits_of_those_fields() -> None:
         key("Job", "nightly"),
         spec,
         "nightly",
-        lifecycle={"ignore_changes": ["tasks.*.notebook_task.base_parameters", "max_concurrent_runs"]},
+        lifecycle={
+            "ignore_changes": ["tasks.*.notebook_task.base_parameters", "max_concurrent_runs"]
+        },
     )
     remote = job_spec(NB_PATH, runs=4)
     remote["tasks"]["load"]["notebook_task"]["base_parameters"] = {"env": "dev"}
