@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.emulator.errors import invalid
-from reconciler.kinds.job_models import MAX_TASKS, TABLE, TASK_TYPES
+from reconciler.kinds.job_models import MAX_TASKS, TABLE, TASK_TYPES, check_task_graph
 
 TASK_KEY = re.compile(r"^[\w\-.]{1,100}$")
 SCALARS: dict[str, tuple[type, ...]] = {
@@ -124,25 +124,10 @@ def _check_graph(settings: dict[str, Any]) -> None:
                     f"task {task['task_key']!r}: {field} {task[field]!r} is not defined in {collection}"
                 )
     edges = {t["task_key"]: [d["task_key"] for d in t.get("depends_on") or ()] for t in tasks}
-    for key, needs in edges.items():
-        for need in needs:
-            if need not in edges or need == key:
-                raise invalid(
-                    f"task {key!r} depends on {need!r}, which is not another task of this job"
-                )
-    state: dict[str, int] = {}
-    for start in edges:
-        stack: list[tuple[str, bool]] = [(start, False)]
-        while stack:
-            node, leaving = stack.pop()
-            if leaving:
-                state[node] = 2
-            elif state.get(node) == 1:
-                raise invalid(f"task dependencies form a cycle through {node!r}")
-            elif state.get(node) != 2:
-                state[node] = 1
-                stack.append((node, True))
-                stack.extend((dep, False) for dep in edges[node] if state.get(dep) != 2)
+    try:
+        check_task_graph(edges)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
 
 
 def normalize_settings(raw: Any, exists: NotebookExists) -> dict[str, Any]:

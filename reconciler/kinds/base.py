@@ -257,6 +257,12 @@ class Kind(ABC):
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         """Project a remote object (as the connector returns it) onto the spec shape."""
 
+    def with_presets(
+        self, identity: str, spec: dict[str, Any], presets: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """Identity and spec as a target's presets change them (:mod:`reconciler.variables`)."""
+        return identity, spec
+
     def upgrade_recorded(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:
         """A recorded spec written by an earlier version of the kind, in today's shape."""
         return spec

@@ -34,7 +34,7 @@ from reconciler.kinds.base import (
     Verdict,
     etag,
 )
-from reconciler.kinds.job_form import KEYED, canonical, is_v1, to_settings, upgrade_v1
+from reconciler.kinds.job_form import KEYED, PAUSABLE, canonical, is_v1, to_settings, upgrade_v1
 from reconciler.kinds.job_models import PRINCIPALS, ROOT, models
 
 if TYPE_CHECKING:
@@ -180,6 +180,19 @@ class Job(Kind):
         written = spec.model_dump(exclude_unset=True, exclude={"adopt"})
         settings = expand_shorthands(written)
         return canonical(settings), {}
+
+    def with_presets(
+        self, identity: str, spec: dict[str, Any], presets: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """A target's name prefix, paused triggers and extra tags."""
+        spec = dict(spec)
+        if presets.pause_triggers:
+            for field in PAUSABLE:
+                if isinstance(spec.get(field), Mapping):
+                    spec[field] = {**spec[field], "pause_status": "PAUSED"}
+        if presets.tags:
+            spec["tags"] = {**presets.tags, **(spec.get("tags") or {})}
+        return presets.name_prefix + identity, spec
 
     def upgrade_recorded(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:
         """A spec recorded by the first version of this kind, in today's form."""

@@ -31,6 +31,7 @@ from reconciler.kinds.base import (
     TenantContext,
     etag,
 )
+from reconciler.variables import Target, Variable
 
 if TYPE_CHECKING:
     from reconciler.mcp.client import ConnectorClient
@@ -131,6 +132,16 @@ class TenantSpec(SpecBase):
     policy: TenantPolicy = Field(
         default_factory=TenantPolicy,
         description="How removed documents and outside changes are handled.",
+    )
+    variables: dict[str, Variable] = Field(
+        default_factory=dict,
+        description="Variables the tenant's documents use as ${var.NAME} (default, "
+        "description, type); set per target, with --var NAME=VALUE or RECONCILER_VAR_NAME.",
+    )
+    targets: dict[str, Target] = Field(
+        default_factory=dict,
+        description="Deployment targets chosen with --target-env NAME: variable values and "
+        "presets (job name prefix, paused triggers, extra tags).",
     )
 
 
