@@ -263,6 +263,11 @@ class Kind(ABC):
         """Identity and spec as a target's presets change them (:mod:`reconciler.variables`)."""
         return identity, spec
 
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        """The ``spec`` of a document that asks for ``observed`` as it is (for ``import
+        remote``); None when the kind cannot write one yet."""
+        return None
+
     def upgrade_recorded(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:
         """A recorded spec written by an earlier version of the kind, in today's shape."""
         return spec

@@ -194,6 +194,13 @@ class Job(Kind):
             spec["tags"] = {**presets.tags, **(spec.get("tags") or {})}
         return presets.name_prefix + identity, spec
 
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        """The job's settings as a spec (its name is the document's name)."""
+        spec = {k: v for k, v in to_settings("", observed.spec).items() if k != "name"}
+        if observed.spec.get("permissions"):
+            spec["permissions"] = list(observed.spec["permissions"])
+        return spec
+
     def upgrade_recorded(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:
         """A spec recorded by the first version of this kind, in today's form."""
         return upgrade_v1(spec) if is_v1(spec) else spec

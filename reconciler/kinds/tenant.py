@@ -195,6 +195,10 @@ class Tenant(Kind):
             "properties": dict(spec.properties),
         }, {}
 
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        spec = {k: v for k, v in observed.spec.items() if k in ("comment", "properties") and v}
+        return {"catalog": observed.identity, **spec}
+
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         catalog = str(raw["catalog_name"])
         return ObservedResource(
