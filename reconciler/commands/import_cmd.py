@@ -1,6 +1,7 @@
 """``reconciler import remote``: bring a tenant's existing objects under the documents.
 
     reconciler import remote --tenant NAME --out DIR [--kind K] [--tenant-id ID] [--catalog C]
+    reconciler import bundle PATH [--bundle-target T] --tenant NAME --out DIR
 
 writes one document per unmanaged remote object (what ``drift`` lists as
 unmanaged), each marked ``adopt: true``, plus the tenant's ``tenant.yaml``;
@@ -31,9 +32,29 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--kind", action="append", default=[], help="only objects of this kind (repeatable)"
     )
 
+    bundle = what.add_parser("bundle", help="a Databricks Asset Bundle's jobs and notebooks")
+    bundle.add_argument("path", type=Path, help="the bundle folder (holding databricks.yml)")
+    bundle.add_argument("--bundle-target", help="the bundle target to read (default: its default)")
+    bundle.add_argument("--tenant", required=True, help="the tenant's name (metadata.name)")
+    bundle.add_argument("--out", type=Path, required=True, help="folder to write documents to")
+
 
 def run(args: argparse.Namespace) -> int:
+    if args.source == "bundle":
+        return _bundle(args)
     return asyncio.run(_remote(args))
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from reconciler import import_bundle
+
+    bundle = import_bundle.read_bundle(args.path, target=args.bundle_target, tenant=args.tenant)
+    for path in import_bundle.write(args.out, bundle):
+        print(f"wrote {path}")
+    for line in bundle.report:
+        print(f"skipped {line}", file=sys.stderr)
+    print(f"run `reconciler apply {args.out}` to create the jobs", file=sys.stderr)
+    return EXIT_OK
 
 
 async def _remote(args: argparse.Namespace) -> int:
