@@ -155,9 +155,12 @@ class TenantResolver:
             self.report.add(doc, ("spec", *exc.path), exc.message)
             return
         lifecycle = _lifecycle(model.lifecycle)
+        known = set(normalized) | (
+            {*kind.spec_model.model_fields} - {"adopt"} if kind.kind == "Job" else set()
+        )
         for i, path in enumerate(lifecycle.get("ignore_changes", ())):
-            if path.split(".")[0] not in normalized:
-                fields = ", ".join(sorted(normalized))
+            if path.split(".")[0] not in known:
+                fields = ", ".join(sorted(known))
                 message = f"`{path}` is not a field of this {doc.kind} (fields: {fields})"
                 self.report.add(doc, ("lifecycle", "ignore_changes", i), message)
                 return

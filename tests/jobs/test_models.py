@@ -114,3 +114,17 @@ def test_reordered_lists_have_one_canonical_form() -> None:
     }
     assert canonical(settings) == canonical(reordered)
     assert canonical(settings)["parameters"] == {"p": {"default": "1"}, "q": {"default": ""}}
+
+
+def test_ignore_changes_may_name_a_job_field_the_document_leaves_out(tmp_path: Path) -> None:
+    """Tags another tool sets are ignored even though the document writes none."""
+    job = _job(TASK) + "lifecycle: {ignore_changes: [tags, trigger]}\n"
+    Tree({"t/tenant.yaml": tenant(), "t/nb.yaml": notebook("nb"), "t/job.yaml": job}).write(
+        tmp_path
+    )
+    [loaded] = load_ok(tmp_path)
+    [job_resource] = [r for k, r in loaded.resources.items() if k.kind == "Job"]
+    assert job_resource.lifecycle["ignore_changes"] == ["tags", "trigger"]
+    bad = _job(TASK) + "lifecycle: {ignore_changes: [tagz]}\n"
+    (tmp_path / "t/job.yaml").write_text(bad)
+    assert any("`tagz` is not a field of this Job" in line for line in problem_lines(tmp_path))
