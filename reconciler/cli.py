@@ -19,6 +19,7 @@ from reconciler.commands import (
     approve,
     drift,
     history,
+    import_cmd,
     mcp,
     plan,
     schema,
@@ -40,6 +41,7 @@ COMMANDS: dict[str, ModuleType] = {
     "state": state_command,
     "history": history,
     "serve": serve,
+    "import": import_cmd,
     "approve": approve,
     "mcp": mcp,
 }
