@@ -11,12 +11,19 @@ import asyncio
 import json
 from pathlib import Path
 
-from reconciler.commands.common import EXIT_CHANGES, EXIT_OK, connected
-from reconciler.commands.plan import select_tenants
+from reconciler.commands.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    add_variable_options,
+    connected,
+    load_options,
+)
+from reconciler.commands.plan import load_selected, report_failures
 from reconciler.config import Settings
 from reconciler.drift import DriftReport, observe_drifts
 from reconciler.errors import ReconcilerError
-from reconciler.load import TenantDesired, load_path
+from reconciler.load import TenantDesired
 from reconciler.render.drift import render_drift_json, render_drift_markdown, render_drift_text
 from reconciler.render.text import make_console
 from reconciler.state import StateStore
@@ -40,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--history", action="store_true", help="show the recorded drift runs instead"
     )
     parser.add_argument("--limit", type=int, default=20, help="history entries to show")
+    add_variable_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         return _history(args)
     if args.path is None:
         raise ReconcilerError("drift needs a PATH", hint="reconciler drift examples/acme")
-    tenants = select_tenants(load_path(args.path), args.tenant)
+    tenants, broken = load_selected(args.path, args.tenant, load_options(args))
+    report_failures(broken)
     reports = asyncio.run(_drift(tenants))
     if args.format == "json":
         print(render_drift_json(reports))
@@ -55,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         print(render_drift_markdown(reports), end="")
     else:
         render_drift_text(reports, make_console())
+    if broken:
+        return EXIT_ERROR
     return EXIT_CHANGES if any(r.has_drift for r in reports) else EXIT_OK
 
 

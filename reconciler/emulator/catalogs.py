@@ -25,6 +25,7 @@ from reconciler.emulator.common import (
     check_identifier,
     check_if_match,
     check_tenant,
+    deleted,
     with_etag,
 )
 from reconciler.emulator.errors import already_exists, conflict, not_found
@@ -118,8 +119,8 @@ def patch_catalog(
         return render_catalog(record)
 
 
-@router.delete("/databricks/catalogs/{tenant_id}", status_code=204)
-def delete_catalog(store: StoreDep, tenant_id: str, force: bool = Query(False)) -> Response:
+@router.delete("/databricks/catalogs/{tenant_id}")
+def delete_catalog(store: StoreDep, tenant_id: str, force: bool = Query(False)) -> dict[str, Any]:
     with store.mutate():
         record = catalog_of(store, tenant_id)
         datasets = store.table("datasets")
@@ -135,4 +136,4 @@ def delete_catalog(store: StoreDep, tenant_id: str, force: bool = Query(False)) 
         for key in [k for k, r in indexes.items() if r["tenant_id"] == tenant_id]:
             del indexes[key]
         del store.table("catalogs")[tenant_id]
-    return Response(status_code=204)
+    return deleted("catalog", record["catalog_name"], record)

@@ -73,6 +73,11 @@ StoreDep = Annotated[Store, Depends(get_store)]
 """Route parameter type: the application's store."""
 
 
+def deleted(kind: str, identifier: object, record: Record) -> dict[str, Any]:
+    """The 200 answer of a delete: ``{deleted: kind, id, tenant_id}``."""
+    return {"deleted": kind, "id": str(identifier), "tenant_id": record["tenant_id"]}
+
+
 def drop_none(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` without the keys whose value is None."""
     return {k: v for k, v in values.items() if v is not None}

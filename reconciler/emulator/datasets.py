@@ -34,6 +34,7 @@ from reconciler.emulator.common import (
     check_identifier,
     check_if_match,
     check_tenant,
+    deleted,
     with_etag,
 )
 from reconciler.emulator.errors import already_exists, invalid, not_found
@@ -174,7 +175,8 @@ def patch_dataset(
             columns = tables.alter(record["columns"], body.columns)
             added = len(columns) - len(record["columns"])
             record["columns"] = columns
-            _set_rows(record, [row + [None] * added for row in record["_rows"]])
+            padded = [row + [None] * added for row in record["_rows"]]
+            _set_rows(record, tables.coerce_rows(padded, columns))
         if body.description is not None:
             record["description"] = body.description
         if body.properties is not None:
@@ -184,13 +186,13 @@ def patch_dataset(
         return view(record)
 
 
-@router.delete("/databricks/datasets/{tenant_id}/{dataset_name}", status_code=204)
-def delete_dataset(store: StoreDep, tenant_id: str, dataset_name: str) -> Response:
+@router.delete("/databricks/datasets/{tenant_id}/{dataset_name}")
+def delete_dataset(store: StoreDep, tenant_id: str, dataset_name: str) -> dict[str, Any]:
     with store.mutate():
         record = find_dataset(store, tenant_id, dataset_name)
         key = _key(tenant_id, record["schema_name"], record["table_name"])
         del store.table("datasets")[key]
-    return Response(status_code=204)
+    return deleted("dataset", record["table_path"], record)
 
 
 def _rows_from_file(record: Record, content: bytes, file_format: str) -> list[list[Any]]:

@@ -121,6 +121,29 @@ def _rewrite(sql: str, table: str, qualifiers: list[str]) -> str:
     return sql
 
 
+COMPLEX = frozenset({"ARRAY", "MAP", "STRUCT", "VARIANT"})
+"""Column families kept as JSON text in SQLite and decoded again in answers."""
+
+
+def _as_text(row: list[Any], positions: list[int]) -> list[Any]:
+    copied = list(row)
+    for i in positions:
+        if copied[i] is not None:
+            copied[i] = json.dumps(copied[i], separators=(",", ":"))
+    return copied
+
+
+def _value(name: str, value: Any, booleans: set[str], complex_names: set[str]) -> Any:
+    if name in booleans and value in (0, 1):
+        return bool(value)
+    if name in complex_names and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
 def run_query(
     sql: str,
     table: str,
@@ -138,6 +161,9 @@ def run_query(
         names = ", ".join(f'"{c["name"]}"' for c in columns)
         connection.execute(f'CREATE TABLE "{table}" ({names})')
         marks = ", ".join("?" for _ in columns)
+        complex_at = [i for i, c in enumerate(columns) if c["type_name"] in COMPLEX]
+        if complex_at:
+            rows = [_as_text(row, complex_at) for row in rows]
         connection.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
         cursor = connection.execute(_rewrite(statement, table, qualifiers))
         result_columns = [d[0] for d in cursor.description or ()]
@@ -147,11 +173,9 @@ def run_query(
     finally:
         connection.close()
     booleans = {c["name"] for c in columns if c["type_text"] == "boolean"}
+    complex_names = {c["name"] for c in columns if c["type_name"] in COMPLEX}
     result = [
-        {
-            k: (bool(v) if k in booleans and v in (0, 1) else v)
-            for k, v in zip(result_columns, r, strict=True)
-        }
+        {k: _value(k, v, booleans, complex_names) for k, v in zip(result_columns, r, strict=True)}
         for r in fetched
     ]
     return {

@@ -27,6 +27,7 @@ from reconciler.emulator.common import (
     StoreDep,
     check_if_match,
     check_tenant,
+    deleted,
     with_etag,
 )
 from reconciler.emulator.errors import already_exists, invalid, not_found
@@ -174,16 +175,27 @@ def get_notebook(
         return with_etag(response, render_notebook(record, with_content=True))
 
 
+def _update_path(query: str | None, body: str | None) -> str:
+    """The notebook an update names: by ``?path=``, by the body's ``path``, or both if equal."""
+    if query is not None and body is not None and query != body:
+        raise invalid(f"body path {body!r} differs from the path parameter {query!r}")
+    path = query if query is not None else body
+    if path is None:
+        raise invalid("name the notebook: give 'path' in the body or as the path parameter")
+    return path
+
+
 @router.put("/databricks/notebooks/{tenant_id}")
 def update_notebook(
     store: StoreDep,
     tenant_id: str,
     body: NotebookUpdate,
-    path: str = Query(...),
+    path: str | None = Query(
+        None, description="The notebook's path; may be given in the body instead (or both, equal)."
+    ),
     if_match: IfMatch = None,
 ) -> dict[str, Any]:
-    if body.path is not None and body.path != path:
-        raise invalid(f"body path {body.path!r} differs from the path parameter {path!r}")
+    path = _update_path(path, body.path)
     language = check_language(body.language) if body.language is not None else None
     with store.mutate():
         record = find_notebook(store, tenant_id, path)
@@ -194,9 +206,9 @@ def update_notebook(
         return render_notebook(record)
 
 
-@router.delete("/databricks/notebooks/{tenant_id}", status_code=204)
-def delete_notebook(store: StoreDep, tenant_id: str, path: str = Query(...)) -> Response:
+@router.delete("/databricks/notebooks/{tenant_id}")
+def delete_notebook(store: StoreDep, tenant_id: str, path: str = Query(...)) -> dict[str, Any]:
     with store.mutate():
-        find_notebook(store, tenant_id, path)
+        record = find_notebook(store, tenant_id, path)
         del store.table("notebooks")[path]
-    return Response(status_code=204)
+    return deleted("notebook", path, record)

@@ -70,7 +70,7 @@ RESPONSES: dict[tuple[str, str], Answer] = {
     ("post", "/databricks/vector-indexes/{name}/sync"): s.Empty,
     ("post", "/databricks/vector-indexes/{name}/search"): s.SearchResult,
 }
-"""The success answer of every operation (None: 204 without a body)."""
+"""The success answer of every operation (deletes answer :class:`~.shapes.Deleted`)."""
 
 REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/databricks/jobs"): job_bodies.JobCreate,
@@ -109,7 +109,7 @@ PROBLEM_RESPONSES: dict[int, tuple[str, str]] = {
 
 
 def _schemas() -> dict[str, Any]:
-    models: set[type[BaseModel]] = {s.Problem, *REQUEST_BODIES.values()}
+    models: set[type[BaseModel]] = {s.Problem, s.Deleted, *REQUEST_BODIES.values()}
     for answer in RESPONSES.values():
         if isinstance(answer, tuple):
             models.update(answer)
@@ -158,7 +158,7 @@ def _finish_operation(method: str, path: str, operation: dict[str, Any]) -> None
     """Responses, headers and security of one operation (``path`` without the prefix)."""
     responses: dict[str, Any] = operation["responses"]
     responses.pop("422", None)
-    answer = None if method == "delete" else RESPONSES[(method, path)]
+    answer = s.Deleted if method == "delete" else RESPONSES[(method, path)]
     for code, response in responses.items():
         if code.startswith("2"):
             response.pop("content", None)

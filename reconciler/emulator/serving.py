@@ -31,6 +31,7 @@ from reconciler.emulator.common import (
     StoreDep,
     check_if_match,
     check_tenant,
+    deleted,
     enforce_tenant,
     with_etag,
 )
@@ -246,12 +247,12 @@ def get_endpoint(
         return with_etag(response, render_endpoint(find_endpoint(store, name, tenant_id)))
 
 
-@router.delete("/databricks/serving-endpoints/{name}", status_code=204)
-def delete_endpoint(store: StoreDep, name: str, tenant_id: str | None = None) -> Response:
+@router.delete("/databricks/serving-endpoints/{name}")
+def delete_endpoint(store: StoreDep, name: str, tenant_id: str | None = None) -> dict[str, Any]:
     with store.mutate():
-        find_endpoint(store, name, tenant_id)
+        record = find_endpoint(store, name, tenant_id)
         del store.table("endpoints")[name]
-    return Response(status_code=204)
+    return deleted("serving_endpoint", name, record)
 
 
 @router.put("/databricks/serving-endpoints/{name}/config")

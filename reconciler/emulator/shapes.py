@@ -54,6 +54,19 @@ class Empty(Shape):
     """An empty object: the call was accepted."""
 
 
+class Deleted(Shape):
+    """The answer of every delete: what was deleted (a JSON body, so callers may ``.json()``)."""
+
+    deleted: Literal[
+        "catalog", "dataset", "notebook", "job", "serving_endpoint", "vector_index"
+    ] = Field(description="The kind of object deleted.")
+    id: str = Field(
+        description="Its address: tenant id (catalog), table path, workspace path, job id, "
+        "endpoint name or index full name."
+    )
+    tenant_id: str
+
+
 ETAG = Field(description="Entity tag of this version; send it as `If-Match` to update safely.")
 MANAGED_BY = Field(description="Who manages the object (`agentprovision-reconciler`), or null.")
 
@@ -89,8 +102,13 @@ class NoCatalog(Shape):
 
 class Column(Shape):
     name: str
-    type_text: str
-    type_name: str
+    type_text: str = Field(
+        description="Canonical Delta type: `array<float>`, `struct<a:int not null comment 'x'>`."
+    )
+    type_name: str = Field(description="Upper-case family: `INT`, `ARRAY`, `STRUCT`, `MAP`, ...")
+    type_json: str = Field(
+        description="The column as Spark schema JSON (`{name, type, nullable, metadata}`)."
+    )
     nullable: bool
     comment: str | None
     position: int

@@ -20,39 +20,25 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import re
+import functools
+import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import Field
 
+from reconciler import deltatypes
 from reconciler.emulator.common import Body, check_identifier
 from reconciler.emulator.errors import invalid
 
-ALIASES = {
-    "integer": "int",
-    "long": "bigint",
-    "short": "smallint",
-    "byte": "tinyint",
-    "numeric": "decimal",
-    "dec": "decimal",
-}
-TYPE_NAMES = {
-    "string": "STRING",
-    "tinyint": "BYTE",
-    "smallint": "SHORT",
-    "int": "INT",
-    "bigint": "LONG",
-    "float": "FLOAT",
-    "double": "DOUBLE",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "timestamp_ntz": "TIMESTAMP_NTZ",
-    "binary": "BINARY",
-}
-INT_BITS = {"tinyint": 8, "smallint": 16, "int": 32, "bigint": 64}
-DECIMAL = re.compile(r"^decimal\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?$")
+INT_BITS = deltatypes.INTEGER_BITS
+
+
+@functools.lru_cache(maxsize=1024)
+def parsed(type_text: str) -> deltatypes.DeltaType:
+    """The parsed form of a stored (canonical) type."""
+    return deltatypes.parse(type_text)
 
 
 class ColumnIn(Body):
@@ -65,33 +51,30 @@ class ColumnIn(Body):
 
 
 def normalize_type(text: str) -> str:
-    """The canonical lower-case form of a Spark SQL type, or a 400."""
-    lowered = " ".join(text.strip().lower().split())
-    lowered = ALIASES.get(lowered, lowered)
-    for alias in ("numeric", "dec"):
-        if lowered.startswith(alias + "(") or lowered.startswith(alias + " ("):
-            lowered = "decimal" + lowered[len(alias) :]
-    match = DECIMAL.match(lowered)
-    if match:
-        precision = int(match.group(1) or 10)
-        scale = int(match.group(2) or 0)
-        if not 1 <= precision <= 38 or scale > precision:
-            raise invalid(
-                f"type {text!r}: decimal needs 1 <= precision <= 38 and scale <= precision"
-            )
-        return f"decimal({precision},{scale})"
-    if lowered not in TYPE_NAMES:
-        raise invalid(f"unsupported column type {text!r}")
-    return lowered
+    """The canonical lower-case form of a Delta type, or a 400 saying what is malformed."""
+    try:
+        return deltatypes.canonical(text)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
 
 
 def type_name(type_text: str) -> str:
-    return "DECIMAL" if type_text.startswith("decimal") else TYPE_NAMES[type_text]
+    return deltatypes.type_name(parsed(type_text))
 
 
-def _decimal_parts(type_text: str) -> tuple[int, int]:
-    precision, scale = type_text[len("decimal(") : -1].split(",")
-    return int(precision), int(scale)
+def column_of(spec: ColumnIn, position: int) -> dict[str, Any]:
+    """The stored column (with Unity Catalog's ``type_text``, ``type_name``, ``type_json``)."""
+    type_text = normalize_type(spec.type)
+    field = deltatypes.StructField(spec.name, parsed(type_text), spec.nullable, spec.comment)
+    return {
+        "name": spec.name,
+        "type_text": type_text,
+        "type_name": type_name(type_text),
+        "type_json": json.dumps(deltatypes.field_json(field), separators=(",", ":")),
+        "nullable": spec.nullable,
+        "comment": spec.comment,
+        "position": position,
+    }
 
 
 def build_columns(specs: Sequence[ColumnIn]) -> list[dict[str, Any]]:
@@ -105,32 +88,11 @@ def build_columns(specs: Sequence[ColumnIn]) -> list[dict[str, Any]]:
         if spec.name.lower() in seen:
             raise invalid(f"column {spec.name!r} appears twice")
         seen.add(spec.name.lower())
-        type_text = normalize_type(spec.type)
-        columns.append(
-            {
-                "name": spec.name,
-                "type_text": type_text,
-                "type_name": type_name(type_text),
-                "nullable": spec.nullable,
-                "comment": spec.comment,
-                "position": position,
-            }
-        )
+        columns.append(column_of(spec, position))
+    problem = deltatypes.table_problem([parsed(c["type_text"]) for c in columns])
+    if problem:
+        raise invalid(problem)
     return columns
-
-
-def widens(old: str, new: str) -> bool:
-    """Whether changing a column from type ``old`` to ``new`` is an allowed widening."""
-    if old == new:
-        return True
-    if old in INT_BITS and new in INT_BITS:
-        return INT_BITS[new] > INT_BITS[old]
-    if (old, new) == ("float", "double"):
-        return True
-    if old.startswith("decimal") and new.startswith("decimal"):
-        (p_old, s_old), (p_new, s_new) = _decimal_parts(old), _decimal_parts(new)
-        return s_old == s_new and p_new >= p_old
-    return False
 
 
 def _check_kept(old: dict[str, Any], new: dict[str, Any], wanted_names: list[str]) -> None:
@@ -139,11 +101,11 @@ def _check_kept(old: dict[str, Any], new: dict[str, Any], wanted_names: list[str
         if name in wanted_names:
             raise invalid(f"column {name!r} moved: reordering columns needs a replace")
         raise invalid(f"column {name!r} is missing: dropping or renaming needs a replace")
-    if not widens(old["type_text"], new["type_text"]):
-        raise invalid(
-            f"column {name!r}: {old['type_text']} -> {new['type_text']} is not a widening "
-            "(narrowing or changing a type needs a replace)"
-        )
+    in_place, reason = deltatypes.change_reason(
+        parsed(old["type_text"]), parsed(new["type_text"]), f"column {name!r}"
+    )
+    if not in_place:
+        raise invalid(f"{reason}: that needs a replace")
     if old["nullable"] and not new["nullable"]:
         raise invalid(f"column {name!r}: adding NOT NULL needs a replace")
 
@@ -169,7 +131,7 @@ def _to_int(value: Any, type_text: str) -> int:
     if isinstance(value, bool):
         raise ValueError("a boolean is not an integer")
     if isinstance(value, float | decimal.Decimal):
-        if value != int(value):
+        if not math.isfinite(value) or value != int(value):
             raise ValueError("not a whole number")
         value = int(value)
     number = int(value.strip()) if isinstance(value, str) else int(value)
@@ -180,18 +142,23 @@ def _to_int(value: Any, type_text: str) -> int:
 
 
 def _to_float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not a number")
-    return float(value.strip()) if isinstance(value, str) else float(value)
+    if isinstance(value, bool | dict | list):
+        raise ValueError("not a number")
+    number = float(value.strip()) if isinstance(value, str) else float(value)
+    if not math.isfinite(number):
+        raise ValueError("NaN and Infinity cannot be stored as JSON")
+    return number
 
 
 def _to_decimal(value: Any, type_text: str) -> str:
     if isinstance(value, bool):
         raise ValueError("a boolean is not a number")
-    precision, scale = _decimal_parts(type_text)
+    precision, scale = (int(p) for p in type_text[len("decimal(") : -1].split(","))
     number = decimal.Decimal(str(value).strip())
+    if not number.is_finite():
+        raise ValueError(f"does not fit {type_text}")
     quantized = number.quantize(decimal.Decimal(1).scaleb(-scale))
-    if len(quantized.as_tuple().digits) > precision or not quantized.is_finite():
+    if len(quantized.as_tuple().digits) > precision:
         raise ValueError(f"does not fit {type_text}")
     return str(quantized)
 
@@ -216,29 +183,49 @@ def _to_date(value: Any) -> str:
     raise ValueError("not a date")
 
 
-def _to_timestamp(value: Any) -> str:
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day).isoformat()
+def _to_timestamp(value: Any, *, zoned: bool) -> str:
     if isinstance(value, str):
-        return dt.datetime.fromisoformat(value.strip()).isoformat()
-    raise ValueError("not a timestamp")
+        value = dt.datetime.fromisoformat(value.strip())
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise ValueError("not a timestamp")
+    if not zoned and value.tzinfo is not None:
+        raise ValueError("timestamp_ntz values carry no time zone")
+    return value.isoformat()
 
 
-def _to_string(value: Any) -> str:
+def _to_string(value: Any, limit: str | None = None) -> str:
     if isinstance(value, dict | list):
         raise ValueError("not a scalar")
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
+        text = "true" if value else "false"
+    elif isinstance(value, dt.date | dt.datetime):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    if limit is not None:
+        kind, length = limit.split("(")
+        size = int(length[:-1])
+        if len(text) > size:
+            raise ValueError(f"longer than {size} characters")
+        if kind == "char":
+            text = text.ljust(size)
+    return text
+
+
+def _to_binary(value: Any) -> str:
+    """Binary values are kept base64-encoded (JSON has no bytes)."""
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
     return str(value)
 
 
-def _convert(value: Any, type_text: str) -> Any:
+def _simple(value: Any, type_text: str) -> Any:
     if type_text == "string":
         return _to_string(value)
+    if type_text.startswith(("char(", "varchar(")):
+        return _to_string(value, type_text)
     if type_text in INT_BITS:
         return _to_int(value, type_text)
     if type_text in ("float", "double"):
@@ -251,14 +238,71 @@ def _convert(value: Any, type_text: str) -> Any:
         return _to_date(value)
     if type_text == "binary":
         return _to_binary(value)
-    return _to_timestamp(value)
+    if type_text == "variant":
+        return json.loads(json.dumps(value, allow_nan=False, default=str))
+    if type_text == "void":
+        raise ValueError("a VOID column holds only NULL")
+    return _to_timestamp(value, zoned=type_text == "timestamp")
 
 
-def _to_binary(value: Any) -> str:
-    """Binary values are kept base64-encoded (JSON has no bytes)."""
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    return str(value)
+def _decoded(value: Any, kind: deltatypes.DeltaType) -> Any:
+    """A complex (or variant) value given as JSON text (a CSV or spreadsheet cell)."""
+    if isinstance(value, str) and (
+        not isinstance(kind, deltatypes.Simple) or kind.text == "variant"
+    ):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not JSON: {exc.msg}") from None
+    return value
+
+
+def convert(value: Any, kind: deltatypes.DeltaType) -> Any:
+    """The stored JSON value of ``value`` for type ``kind`` (nested NULLs allowed)."""
+    if value is None:
+        return None
+    value = _decoded(value, kind)
+    if isinstance(kind, deltatypes.Simple):
+        return _simple(value, kind.text)
+    if isinstance(kind, deltatypes.Array):
+        if not isinstance(value, list | tuple):
+            raise ValueError("an array value is a JSON list")
+        return [convert(v, kind.element) for v in value]
+    if isinstance(kind, deltatypes.Map):
+        pairs = value.items() if isinstance(value, dict) else value
+        if not isinstance(pairs, list | tuple) and not isinstance(value, dict):
+            raise ValueError("a map value is a JSON object or a list of [key, value] pairs")
+        converted = {}
+        for pair in pairs:
+            key, item = pair
+            if key is None:
+                raise ValueError("map keys cannot be NULL")
+            stored_key = convert(key, kind.key)
+            converted[stored_key if isinstance(stored_key, str) else json.dumps(stored_key)] = (
+                convert(item, kind.value)
+            )
+        return converted
+    return _struct(value, kind)
+
+
+def _struct(value: Any, kind: deltatypes.Struct) -> dict[str, Any]:
+    names = [f.name for f in kind.fields]
+    if isinstance(value, list | tuple):
+        if len(value) != len(names):
+            raise ValueError(f"{len(value)} values for {len(names)} struct fields")
+        value = dict(zip(names, value, strict=True))
+    if not isinstance(value, dict):
+        raise ValueError("a struct value is a JSON object")
+    unknown = sorted(set(value) - set(names))
+    if unknown:
+        raise ValueError(f"unknown struct field(s) {', '.join(map(str, unknown))}")
+    stored = {}
+    for f in kind.fields:
+        item = convert(value.get(f.name), f.type)
+        if item is None and not f.nullable:
+            raise ValueError(f"struct field {f.name!r} is NOT NULL but has no value")
+        stored[f.name] = item
+    return stored
 
 
 def coerce(value: Any, column: dict[str, Any], *, from_text: bool = False) -> Any:
@@ -268,10 +312,12 @@ def coerce(value: Any, column: dict[str, Any], *, from_text: bool = False) -> An
             raise invalid(f"column {column['name']!r} is NOT NULL but a row has no value")
         return None
     try:
-        return _convert(value, column["type_text"])
-    except (ValueError, TypeError, ArithmeticError) as exc:
+        return convert(value, parsed(column["type_text"]))
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
         raise invalid(
-            f"column {column['name']!r} ({column['type_text']}): cannot use {value!r}: {exc}"
+            f"column {column['name']!r} ({column['type_text']}): cannot use {shown}: {exc}"
         ) from None
 
 

@@ -18,14 +18,13 @@ rows and a deterministic pseudo-score.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import Field
 
+from reconciler.emulator import similarity
 from reconciler.emulator.common import (
     CREATOR,
     WORKSPACE_HOST,
@@ -34,6 +33,7 @@ from reconciler.emulator.common import (
     catalog_of,
     check_identifier,
     check_tenant,
+    deleted,
     enforce_tenant,
     with_etag,
 )
@@ -82,12 +82,17 @@ class TenantBody(Body):
     tenant_id: str | None = None
 
 
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
 class Search(Body):
     tenant_id: str | None = None
-    query_vector: list[float] | None = None
-    query_text: str | None = None
+    query_vector: list[FiniteFloat] | None = Field(default=None, max_length=4096)
+    query_text: str | None = Field(default=None, max_length=10_000)
     num_results: int = Field(default=10, ge=1, le=10_000)
     columns: list[str] | None = None
+    filters: dict[str, Any] | None = None
+    filters_json: str | None = Field(default=None, max_length=100_000)
 
 
 def qualify(store: Store, tenant_id: str, name: str) -> str:
@@ -151,9 +156,35 @@ def _check_columns(spec: DeltaSyncSpec, primary_key: str, table: Record) -> None
             raise invalid(
                 f"embedding source column {column.name!r} must be a string column of the table"
             )
+    for vector in vectors:
+        _check_vector_column(vector, types, table)
     for name in spec.columns_to_sync or []:
         if name not in types:
             raise invalid(f"columns_to_sync names {name!r}, which is not a column of the table")
+
+
+VECTOR_TYPES = ("array<float>", "array<double>")
+
+
+def _check_vector_column(vector: VectorColumn, types: dict[str, str], table: Record) -> None:
+    """The vector column exists, holds ``array<float>`` (or double), and every row's vector
+    has the index's dimension."""
+    name, dimension = vector.name, vector.embedding_dimension
+    if name not in types:
+        raise invalid(f"embedding vector column {name!r} is not a column of {table['table_path']}")
+    if types[name] not in VECTOR_TYPES:
+        raise invalid(
+            f"embedding vector column {name!r} is {types[name]}; it must be array<float> "
+            "(or array<double>)"
+        )
+    position = [c["name"] for c in table["columns"]].index(name)
+    for number, row in enumerate(table["_rows"], start=1):
+        value = row[position]
+        if value is not None and len(value) != dimension:
+            raise invalid(
+                f"row {number} of {table['table_path']} has a {len(value)}-dimensional "
+                f"{name!r}; the index says embedding_dimension {dimension}"
+            )
 
 
 def _build(store: Store, body: IndexCreate, name: str) -> Record:
@@ -243,12 +274,12 @@ def get_index(
         return with_etag(response, render_index(store, find_index(store, name, tenant_id)))
 
 
-@router.delete("/databricks/vector-indexes/{name}", status_code=204)
-def delete_index(store: StoreDep, name: str, tenant_id: str | None = None) -> Response:
+@router.delete("/databricks/vector-indexes/{name}")
+def delete_index(store: StoreDep, name: str, tenant_id: str | None = None) -> dict[str, Any]:
     with store.mutate():
         record = find_index(store, name, tenant_id)
         del store.table("indexes")[record["name"]]
-    return Response(status_code=204)
+    return deleted("vector_index", record["name"], record)
 
 
 @router.post("/databricks/vector-indexes/{name}/sync")
@@ -266,47 +297,24 @@ def sync_index(
     return {}
 
 
-def _score(query: Any, key: Any) -> float:
-    digest = hashlib.sha256(json.dumps([query, key], default=str).encode()).digest()
-    return round(int.from_bytes(digest[:4], "big") / 2**32, 6)
-
-
-def _check_query(record: Record, body: Search) -> Any:
-    if (body.query_vector is None) == (body.query_text is None):
-        raise invalid("give exactly one of query_vector and query_text")
-    spec = record["delta_sync_index_spec"]
-    if body.query_text is not None:
-        if not spec.get("embedding_source_columns"):
-            raise invalid("query_text needs an index with embedding_source_columns")
-        return body.query_text
-    vectors = spec.get("embedding_vector_columns") or [{}]
-    dimension = vectors[0].get("embedding_dimension")
-    if dimension is not None and len(body.query_vector or []) != dimension:
-        raise invalid(f"query_vector must have {dimension} dimensions")
-    return body.query_vector
-
-
 @router.post("/databricks/vector-indexes/{name}/search")
 def search_index(store: StoreDep, name: str, body: Search) -> dict[str, Any]:
     with store.lock:
         record = find_index(store, name, body.tenant_id)
-        query = _check_query(record, body)
+        spec = record["delta_sync_index_spec"]
+        prepared = similarity.prepare(spec, body.query_vector, body.query_text)
         if now() < record["_ready_at"]:
             raise conflict(f"vector index {name!r} is not ready yet")
         source = _source_record(store, record)
-        columns = source["columns"] if source else []
-        rows = [
-            dict(zip([c["name"] for c in columns], r, strict=True))
-            for r in (source or {}).get("_rows", [])
-        ]
-    wanted = (
-        body.columns
-        or record["delta_sync_index_spec"].get("columns_to_sync")
-        or [c["name"] for c in columns]
-    )
-    key = record["primary_key"]
-    scored = sorted(rows, key=lambda r: _score(query, r.get(key)), reverse=True)[: body.num_results]
-    data = [[r.get(c) for c in wanted] + [_score(query, r.get(key))] for r in scored]
+        columns = [c["name"] for c in source["columns"]] if source else []
+        rows = [dict(zip(columns, r, strict=True)) for r in (source or {}).get("_rows", [])]
+    wanted = body.columns or spec.get("columns_to_sync") or columns
+    unknown = [c for c in wanted if c not in columns]
+    if unknown:
+        raise invalid(f"columns names {', '.join(map(repr, unknown))}, not columns of the index")
+    filters = similarity.parse_filters(body.filters, body.filters_json, columns)
+    hits = similarity.search(prepared, rows, filters, body.num_results)
+    data = [[row.get(c) for c in wanted] + [score] for row, score in hits]
     names = [*wanted, "score"]
     return {
         "manifest": {"column_count": len(names), "columns": [{"name": n} for n in names]},

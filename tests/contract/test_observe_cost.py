@@ -49,7 +49,7 @@ def _populate(c: httpx.Client, tenant: str, sizes: dict[str, int]) -> None:
     for i in range(sizes["jobs"]):
         task = {"task_key": "t", "notebook_task": {"notebook_path": paths[i % len(paths)]}}
         post("/databricks/jobs", {"name": f"job{i}", "tasks": [task]})
-    columns = [{"name": "id", "type": "int"}, {"name": "text", "type": "string"}]
+    columns = [{"name": "id", "type": "int"}, {"name": "text", "type": "array<float>"}]
     for i in range(sizes["datasets"]):
         post("/databricks/datasets", {"name": f"t{i}", "schema": columns})
     for i in range(sizes["endpoints"]):

@@ -54,7 +54,7 @@ def _seed(emulator: RunningEmulator) -> dict[str, Any]:
     """One object of every kind for :data:`TENANT`; the values to aim cases at."""
     with httpx.Client(base_url=emulator.api_url, headers={"Authorization": f"Bearer {KEY}"}) as c:
         c.post("/databricks/catalogs", json={"tenant_id": TENANT, "catalog_name": "acme"})
-        columns = [{"name": "id", "type": "int"}, {"name": "v", "type": "string"}]
+        columns = [{"name": "id", "type": "int"}, {"name": "v", "type": "array<float>"}]
         c.post(
             "/databricks/datasets", json={"tenant_id": TENANT, "name": "docs", "schema": columns}
         )

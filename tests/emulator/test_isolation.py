@@ -23,7 +23,11 @@ def test_tenant_b_cannot_see_or_touch_tenant_a(emulator_client: httpx.Client) ->
     ok(
         c.post(
             "/databricks/datasets",
-            json={"tenant_id": TENANT, "name": "t", "schema": [{"name": "id", "type": "int"}]},
+            json={
+                "tenant_id": TENANT,
+                "name": "t",
+                "schema": [{"name": "id", "type": "int"}, {"name": "v", "type": "array<float>"}],
+            },
         ),
         201,
     )

@@ -146,7 +146,7 @@ def test_endpoint_names_paging_and_delete(emulator_client: httpx.Client) -> None
         "workload_size": "Huge",
     }
     assert_problem(c.post("/databricks/serving-endpoints", json=size), 400, "INVALID_ARGUMENT")
-    ok(c.delete("/databricks/serving-endpoints/ep-0", params={"tenant_id": TENANT}), 204)
+    ok(c.delete("/databricks/serving-endpoints/ep-0", params={"tenant_id": TENANT}))
     assert_problem(
         c.delete("/databricks/serving-endpoints/ep-0", params={"tenant_id": TENANT}),
         404,
@@ -161,8 +161,9 @@ def make_source(client: httpx.Client) -> None:
         {"name": "id", "type": "bigint"},
         {"name": "text", "type": "string"},
         {"name": "extra", "type": "int"},
+        {"name": "embedding", "type": "array<float>"},
     ]
-    rows = [[n, f"doc {n}", n] for n in range(4)]
+    rows = [[n, f"doc {n}", n, [float(n), 0.0, 1.0]] for n in range(4)]
     body = {"tenant_id": TENANT, "name": "docs", "schema": columns, "data": rows}
     ok(client.post("/databricks/datasets", json=body), 201)
 
@@ -244,7 +245,7 @@ def test_vector_index_life_cycle(emulator_client: httpx.Client) -> None:
         "live",
     ] and pages == 2
     assert_problem(c.post("/databricks/vector-indexes", json=short), 409, "ALREADY_EXISTS")
-    ok(c.delete(f"/databricks/vector-indexes/{name}", params={"tenant_id": TENANT}), 204)
+    ok(c.delete(f"/databricks/vector-indexes/{name}", params={"tenant_id": TENANT}))
     assert_problem(
         c.delete(f"/databricks/vector-indexes/{name}", params={"tenant_id": TENANT}),
         404,

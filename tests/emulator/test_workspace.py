@@ -91,7 +91,7 @@ def test_notebook_life_cycle(emulator_client: httpx.Client) -> None:
         make_notebook(c, f"more{number}")
     items, pages = collect_pages(c, "/databricks/notebooks", "notebooks", 2, tenant_id=TENANT)
     assert len(items) == 5 and pages == 3 and all("content" not in n for n in items)
-    ok(c.delete(f"/databricks/notebooks/{TENANT}", params={"path": path}), 204)
+    ok(c.delete(f"/databricks/notebooks/{TENANT}", params={"path": path}))
     assert_problem(
         c.delete(f"/databricks/notebooks/{TENANT}", params={"path": path}), 404, "NOT_FOUND"
     )
@@ -181,7 +181,7 @@ def test_job_life_cycle_with_server_defaults(emulator_client: httpx.Client) -> N
     items, pages = collect_pages(c, "/databricks/jobs", "jobs", 2, tenant_id=TENANT)
     assert [j["settings"]["name"] for j in items] == ["renamed", "job0", "job1", "job2", "job3"]
     assert pages == 3
-    ok(c.delete(f"/databricks/jobs/{created['job_id']}", params={"tenant_id": TENANT}), 204)
+    ok(c.delete(f"/databricks/jobs/{created['job_id']}", params={"tenant_id": TENANT}))
     assert_problem(c.delete(f"/databricks/jobs/{created['job_id']}"), 404, "NOT_FOUND")
     assert_problem(c.get(f"/databricks/jobs/{created['job_id']}"), 404, "NOT_FOUND")
 
@@ -278,7 +278,7 @@ def test_notebook_execute_and_failing_run(emulator_client: httpx.Client) -> None
     missing = {"tenant_id": TENANT, "notebook_path": "/nope"}
     assert_problem(c.post("/databricks/notebooks/execute", json=missing), 404, "NOT_FOUND")
     job = make_job(c, notebook["path"])
-    ok(c.delete(f"/databricks/notebooks/{TENANT}", params={"path": notebook["path"]}), 204)
+    ok(c.delete(f"/databricks/notebooks/{TENANT}", params={"path": notebook["path"]}))
     run = ok(c.post(f"/databricks/jobs/{job['job_id']}/run", json={"tenant_id": TENANT}))
     wait_for(
         lambda: ok(c.get(f"/databricks/runs/{run['run_id']}"))["life_cycle_state"] == "TERMINATED"
