@@ -48,6 +48,10 @@ TASK_KEY = re.compile(r"^[\w\-.]{1,100}$")
 NotebookExists = Callable[[str], bool]
 
 
+MAX_TASKS = 1000
+"""Tasks one job may have, as in Databricks."""
+
+
 def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
     if isinstance(value, bool) and kind in (int, (int,)):
         raise invalid(f"{where} must be an integer")
@@ -151,20 +155,20 @@ def _check_graph(tasks: list[dict[str, Any]]) -> None:
         for need in needs:
             if need not in edges or need == key:
                 raise invalid(f"task {key!r} depends on {need!r}, which is not another task")
-    state: dict[str, int] = {}
-
-    def visit(key: str) -> None:
-        if state.get(key) == 1:
-            raise invalid(f"task dependencies form a cycle through {key!r}")
-        if state.get(key) == 2:
-            return
-        state[key] = 1
-        for need in edges[key]:
-            visit(need)
-        state[key] = 2
-
-    for key in edges:
-        visit(key)
+    waiting = {key: len(set(needs)) for key, needs in edges.items()}
+    needed_by: dict[str, list[str]] = {key: [] for key in edges}
+    for key, needs in edges.items():
+        for need in set(needs):
+            needed_by[need].append(key)
+    ready = [key for key, count in waiting.items() if count == 0]
+    while ready:  # Kahn's algorithm: no recursion, so a long chain cannot overflow the stack
+        for after in needed_by[ready.pop()]:
+            waiting[after] -= 1
+            if waiting[after] == 0:
+                ready.append(after)
+    looped = [key for key, count in waiting.items() if count > 0]
+    if looped:
+        raise invalid(f"task dependencies form a cycle through {looped[0]!r}")
 
 
 def normalize_settings(raw: Any, exists: NotebookExists) -> dict[str, Any]:
@@ -179,6 +183,8 @@ def normalize_settings(raw: Any, exists: NotebookExists) -> dict[str, Any]:
     if not name.strip() or len(name) > 4096:
         raise invalid("name must be 1-4096 characters")
     tasks = _expect(settings.get("tasks", []), list, "tasks")
+    if len(tasks) > MAX_TASKS:
+        raise invalid(f"a job has at most {MAX_TASKS} tasks; this one has {len(tasks)}")
     settings["tasks"] = [_task(t, f"tasks[{i}]", exists) for i, t in enumerate(tasks)]
     _check_graph(settings["tasks"])
     if settings.get("schedule") is not None:
