@@ -137,6 +137,7 @@ class TenantResolver:
             entry.attributes = kind.attributes(self.context, name, model.spec)
             identity = kind.identity(self.context, name, model.spec)
             normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
+            kind.check_related(normalized, self.resources.values())
         except FieldProblem as exc:
             self.report.add(doc, ("spec", *exc.path), exc.message)
             return
