@@ -17,11 +17,12 @@ An apply of one tenant runs like this:
 4. finish the apply with its outcome, release the lock.
 
 A failed step fails only the steps that depend on it; the others go on.
-Connector errors worth retrying (5xx, 429, unreachable) are retried per step
-with the same idempotency key, so a retry never creates twice. When the state
-database fails, the apply stops: no step sends anything more (a change is never
-sent without its intent recorded first), and the tenant's result carries the
-database error.
+Connector errors worth retrying (5xx, 429, unreachable) are retried by the
+client alone (one retry layer; creates carry an idempotency key, so a retry
+never creates twice). When the state database fails, the apply stops: no step
+sends anything more (a change is never sent without its intent recorded
+first), and the tenant's result carries the database error. State calls run
+in worker threads, so a slow database never stalls the event loop.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from reconciler.errors import ApplyError, ReconcilerError, ServerError, StateError
+from reconciler.errors import ApplyError, ReconcilerError, StateError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.mcp.client import ConnectorClient
@@ -43,9 +44,6 @@ from reconciler.state.leases import TenantLease, busy
 DEPENDS_FORWARD = frozenset(
     {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT, Action.NOOP} | FAILING
 )
-STEP_ATTEMPTS = 3
-"""Tries per step when the connector fails in a way worth retrying."""
-RETRY_PAUSE = 0.5
 LOCK_POLL = 0.25
 
 
@@ -112,7 +110,8 @@ async def apply_tenant(
     if lease is None:
         lease = await acquire_lock(store, plan.tenant, timeout=lock_timeout, command=command)
     try:
-        apply_id = store.begin_apply(
+        apply_id = await asyncio.to_thread(
+            store.begin_apply,
             plan.tenant,
             expected_serial=plan.serial,
             actor=actor,
@@ -126,7 +125,9 @@ async def apply_tenant(
         if runner.fatal is not None:
             raise runner.fatal
         outcome = "failed" if any(r.outcome != "ok" for r in results) else "succeeded"
-        store.finish_apply(apply_id, outcome=outcome, summary=_summary(results))
+        await asyncio.to_thread(
+            store.finish_apply, apply_id, outcome=outcome, summary=_summary(results)
+        )
     finally:
         if not held:
             await asyncio.to_thread(lease.release)
@@ -139,7 +140,7 @@ async def acquire_lock(
     """The tenant's lease, polling up to ``timeout`` s without blocking other tenants."""
     deadline = time.monotonic() + timeout
     while True:
-        got = store.try_lock(tenant, command=command)
+        got = await asyncio.to_thread(store.try_lock, tenant, command=command)
         if isinstance(got, TenantLease):
             return got
         remaining = deadline - time.monotonic()
@@ -190,7 +191,7 @@ class _Runner:
         self.before_step: BeforeStep | None = None
         self.done: dict[ResourceKey, asyncio.Future[StepResult]] = {}
         self.fatal: StateError | None = None
-        self.intents: dict[ResourceKey, int] = {}  # reused when a step is retried
+        self.intents: dict[ResourceKey, int] = {}  # one intent per step
 
     async def run(self, steps: tuple[ResourceChange, ...]) -> tuple[StepResult, ...]:
         by_key = {c.key: c for c in steps}
@@ -204,9 +205,9 @@ class _Runner:
         failed = [r.key for r in before if r.outcome != "ok"]
         if failed:
             why = f"skipped: {', '.join(_address(k) for k in failed)} did not apply"
-            result = self._finish(change, "skipped", why)
+            result = await self._finish(change, "skipped", why)
         elif self.fatal is not None:
-            result = self._finish(change, "skipped", f"skipped: {self.fatal.message}")
+            result = await self._finish(change, "skipped", f"skipped: {self.fatal.message}")
         else:
             result = await self._execute(change)
         self.done[change.key].set_result(result)
@@ -219,54 +220,53 @@ class _Runner:
                 if self.before_step is not None:
                     await self.before_step(change)
             except ReconcilerError as exc:
-                return self._finish(change, "failed", str(exc))
+                return await self._finish(change, "failed", str(exc))
             try:
-                remote_id = await self._retrying(lambda: self._call(change))
+                remote_id = await self._guarded(self._call(change))
             except ReconcilerError as exc:
-                return self._finish(change, "failed", str(exc))
+                return await self._finish(change, "failed", str(exc))
         if remote_id is not None and (change.action is not Action.NOOP or change.wait):
             try:
                 await self._wait_ready(change, remote_id)
             except ReconcilerError as exc:
-                return self._finish(change, "failed", str(exc))
-        return self._finish(change, "ok", None)
+                return await self._finish(change, "failed", str(exc))
+        return await self._finish(change, "ok", None)
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[str | None]]) -> str | None:
-        """Run ``attempt``, again after a pause when the connector failed on its side."""
-        for number in range(1, STEP_ATTEMPTS + 1):
-            if self.fatal is not None:
-                raise self.fatal
-            try:
-                return await attempt()
-            except StateError as exc:
-                self.fatal = self.fatal or exc
-                raise
-            except ServerError:
-                if number == STEP_ATTEMPTS:
-                    raise
-            await asyncio.sleep(RETRY_PAUSE * number)
-        return None  # pragma: no cover - the loop returns or raises
+    async def _guarded(self, attempt: Awaitable[str | None]) -> str | None:
+        """Run ``attempt`` unless the database failed already; a database failure is fatal."""
+        if self.fatal is not None:
+            close = getattr(attempt, "close", None)
+            if close is not None:
+                close()
+            raise self.fatal
+        try:
+            return await attempt
+        except StateError as exc:
+            self.fatal = self.fatal or exc
+            raise
 
     async def _wait_ready(self, change: ResourceChange, remote_id: str) -> None:
         kind = KINDS[change.key.kind]
         if not kind.ready_timeout:
             return
         self.listener("waiting", change, f"waiting up to {kind.ready_timeout:g} s to be ready")
-        await self._retrying(
-            lambda: _none(
-                kind.wait_ready(self.client, self.plan.context, change.identity, remote_id)
-            )
+        await self._guarded(
+            _none(kind.wait_ready(self.client, self.plan.context, change.identity, remote_id))
         )
 
-    def _finish(self, change: ResourceChange, outcome: str, error: str | None) -> StepResult:
+    async def _finish(self, change: ResourceChange, outcome: str, error: str | None) -> StepResult:
         """Log a failed or skipped step in state (if the database still works), tell listeners."""
         desired = change.desired
         if error and desired is not None:
             error = redact(error, secret_values(desired.spec, desired.cleartext))
         if outcome != "ok" and self.fatal is None:
             try:
-                self.store.record_failure(
-                    self.apply_id, change.key, action=change.action.value, error=error or outcome
+                await asyncio.to_thread(
+                    self.store.record_failure,
+                    self.apply_id,
+                    change.key,
+                    action=change.action.value,
+                    error=error or outcome,
                 )
             except StateError as exc:
                 self.fatal = exc
@@ -280,23 +280,29 @@ class _Runner:
         if change.action in FAILING:
             raise ApplyError(change.reason)
         if change.action is Action.FORGET:
-            self.store.forget_resource(self.apply_id, change.key, action=change.action.value)
+            await asyncio.to_thread(
+                self.store.forget_resource, self.apply_id, change.key, action=change.action.value
+            )
             return None
         if change.action is Action.DELETE:
-            intent = self._intent(change)
+            intent = await self._intent(change)
             if observed is not None:
                 await kind.delete(client, ctx, observed.identity, observed.remote_id)
-            self.store.forget_resource(
-                self.apply_id, change.key, action=change.action.value, intent_id=intent
+            await asyncio.to_thread(
+                self.store.forget_resource,
+                self.apply_id,
+                change.key,
+                action=change.action.value,
+                intent_id=intent,
             )
             return None
         assert desired is not None
         creates = change.action in (Action.CREATE, Action.REPLACE) or observed is None
         if not creates and not change.fields:
             assert observed is not None
-            self._record(change, observed.remote_id, None)
+            await self._record(change, observed.remote_id, None)
             return observed.remote_id
-        intent = self._intent(change)
+        intent = await self._intent(change)
         if change.action is Action.REPLACE and observed is not None:
             await kind.delete(client, ctx, observed.identity, observed.remote_id)
         if creates:
@@ -305,13 +311,13 @@ class _Runner:
             assert observed is not None
             remote_id = observed.remote_id
             await kind.update(client, ctx, desired, observed, change.changed_fields)
-        self._record(change, remote_id, intent)
+        await self._record(change, remote_id, intent)
         return remote_id
 
     def _key(self, change: ResourceChange) -> str:
         return f"{self.plan.tenant}/{self.apply_id}/{change.key.kind}/{change.key.name}"
 
-    def _intent(self, change: ResourceChange) -> int:
+    async def _intent(self, change: ResourceChange) -> int:
         """Journal the change (fenced by the tenant's lease) before anything is sent."""
         if change.key in self.intents:
             return self.intents[change.key]
@@ -322,7 +328,8 @@ class _Runner:
             "lifecycle": dict(change.lifecycle),
             "remote_id": observed.remote_id if observed is not None else change.remote_id,
         }
-        self.intents[change.key] = self.store.open_intent(
+        self.intents[change.key] = await asyncio.to_thread(
+            self.store.open_intent,
             self.apply_id,
             change.key,
             action=change.action.value,
@@ -333,7 +340,7 @@ class _Runner:
         )
         return self.intents[change.key]
 
-    def _record(self, change: ResourceChange, remote_id: str, intent: int | None) -> None:
+    async def _record(self, change: ResourceChange, remote_id: str, intent: int | None) -> None:
         desired = change.desired
         assert desired is not None
         record = RecordedResource(
@@ -344,8 +351,12 @@ class _Runner:
             depends_on=desired.depends_on,
             lifecycle=change.lifecycle,
         )
-        self.store.record_resource(
-            self.apply_id, record, action=change.action.value, intent_id=intent
+        await asyncio.to_thread(
+            self.store.record_resource,
+            self.apply_id,
+            record,
+            action=change.action.value,
+            intent_id=intent,
         )
 
 

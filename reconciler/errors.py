@@ -14,6 +14,7 @@ traceback appears only with ``--debug``.
     │   ├── ClientError            other 4xx: the request was wrong
     │   └── ServerError            5xx
     │       └── UnavailableError   unreachable, 429, 502-504: worth retrying
+    │           └── CircuitOpenError   the service stopped calling a failing connector for now
     ├── StateError             the state database failed or holds something unexpected
     ├── PlanRefused            the plan holds changes that must not be applied as they are
     │   └── StalePlanError     a saved plan no longer matches state or the remote objects
@@ -116,6 +117,12 @@ class UnavailableError(ServerError):
     """The connector is unreachable, overloaded or rate limiting: try again later."""
 
     retryable = True
+
+
+class CircuitOpenError(UnavailableError):
+    """The circuit breaker is open: no request was sent (``serve`` waits for the connector)."""
+
+    retryable = False
 
 
 class StateError(ReconcilerError):

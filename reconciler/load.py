@@ -12,7 +12,9 @@ comparable dict the planner diffs.
 
 Nothing wrong in the input raises anything but one :class:`SpecError` that
 lists every problem, each at ``file:line:col`` with the field path and what
-to do about it.
+to do about it. :func:`load_tenants` instead gives one outcome per tenant
+folder, so one tenant's typo never stops the others (``plan``, ``apply``,
+``drift`` and ``serve`` use it); :func:`load_path` is all or nothing.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from reconciler.errors import SpecError
+from reconciler.errors import Problem, SpecError
 from reconciler.kinds.base import DesiredResource, ResourceKey, TenantContext
 from reconciler.kinds.tenant import TenantPolicy, TenantSpec, tenant_context
 from reconciler.resolve import TenantResolver
@@ -42,26 +44,88 @@ class TenantDesired:
     order: tuple[ResourceKey, ...]  # dependency order: create/update in this order
 
 
+@dataclass(frozen=True)
+class TenantProblems:
+    """A tenant folder that did not load: its problems (``tenant`` when its name is known).
+
+    ``folder`` is relative to the path given (``.`` for that folder itself);
+    problems found outside every tenant folder have the file's own folder.
+    """
+
+    folder: str
+    tenant: str | None
+    problems: tuple[Problem, ...]
+
+    def error(self) -> SpecError:
+        return SpecError(self.problems)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One outcome per tenant folder: the tenants that loaded, and the ones that did not."""
+
+    tenants: tuple[TenantDesired, ...]
+    failures: tuple[TenantProblems, ...] = ()
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return tuple(p for f in self.failures for p in f.problems)
+
+
 def load_path(path: str | Path) -> tuple[TenantDesired, ...]:
     """Load every tenant under ``path`` (a folder of tenants, one tenant folder, or a file).
 
     Raises :class:`SpecError` listing every problem found in any file.
     """
+    result = load_tenants(path)
+    if result.failures:
+        raise SpecError(result.problems)
+    return result.tenants
+
+
+def load_tenants(path: str | Path) -> LoadResult:
+    """Load every tenant under ``path``; a tenant with problems is a failure, the rest load."""
     given = Path(path)
     base = given if given.is_dir() else given.parent
     report = Report(base)
     if not given.exists():
         report.add_at(given.name or str(given), Position(1, 1), f"no such file or folder: {given}")
-        raise SpecError(report.problems)
+        return LoadResult((), (TenantProblems(".", None, tuple(report.problems)),))
     documents = read_documents(_spec_files(given), report)
     groups = _group_by_tenant(documents, report)
     tenants = [_load_tenant(group, report) for group in groups]
     if not groups and not report.problems:
         message = "no `Tenant` document found: add a tenant.yaml to each tenant folder"
         report.add_at(".", Position(1, 1), message)
-    if report.problems:
-        raise SpecError(report.problems)
-    return tuple(t for t in tenants if t is not None)
+    return _outcomes(groups, tenants, report)
+
+
+def _outcomes(
+    groups: list[_TenantGroup], tenants: list[TenantDesired | None], report: Report
+) -> LoadResult:
+    """Give every problem to the deepest tenant folder holding its file; split the tenants."""
+    roots = {report.relative(g.root): g for g in groups}
+    by_folder: dict[str, list[Problem]] = {}
+    for problem in report.problems:
+        by_folder.setdefault(_owning_folder(problem.file, roots), []).append(problem)
+    loaded = tuple(
+        t
+        for g, t in zip(groups, tenants, strict=True)
+        if t is not None and report.relative(g.root) not in by_folder
+    )
+    failures = tuple(
+        TenantProblems(folder, roots[folder].tenant.name if folder in roots else None, tuple(ps))
+        for folder, ps in sorted(by_folder.items())
+    )
+    return LoadResult(loaded, failures)
+
+
+def _owning_folder(file: str, roots: Mapping[str, _TenantGroup]) -> str:
+    folder = Path(file).parent
+    for candidate in (folder, *folder.parents):
+        if candidate.as_posix() in roots:
+            return candidate.as_posix()
+    return folder.as_posix()
 
 
 def _spec_files(given: Path) -> list[Path]:

@@ -17,6 +17,10 @@ no    yes   no    forget
 no    no    yes   not ours: listed as unmanaged, never touched
 ====  ====  ====  ==========================================================
 
+With the tenant's ``policy.drift: report`` a change that only drift causes
+(O moved away from R while D still equals R there, or O deleted) is not
+reverted: it becomes a no-op marked ``reported`` that keeps its drift.
+
 ``lifecycle.prevent_destroy`` (remembered from the last apply) turns a delete
 or replace into ``blocked``. Deleting or replacing a data-bearing object is
 *destructive*: apply refuses it without explicit consent.
@@ -81,6 +85,7 @@ class ResourceChange:
     fingerprint: str | None = None  # of the observed object the plan was made against
     refresh: bool = False  # a no-op that still rewrites the record
     wait: bool = False  # the object is not ready yet: apply waits for it to settle
+    reported: bool = False  # drift left in place (policy.drift: report)
 
     @property
     def changed_fields(self) -> frozenset[str]:
@@ -106,6 +111,7 @@ class PlanOptions:
     targets: frozenset[tuple[str, str]] = frozenset()  # (kind, name); empty: everything
     replace: frozenset[tuple[str, str]] = frozenset()  # force these to be replaced
     refresh_only: bool = False  # only record what is observed; change nothing remote
+    drift: str = "revert"  # "report": drift is listed, never reverted (policy.drift)
 
 
 @dataclass(frozen=True)
@@ -136,8 +142,17 @@ class TenantPlan:
 
 
 @dataclass(frozen=True)
+class TenantFailure:
+    """A tenant that could not be planned (or loaded), and why; the others go on."""
+
+    tenant: str
+    error: str
+
+
+@dataclass(frozen=True)
 class Plan:
     tenants: tuple[TenantPlan, ...] = field(default_factory=tuple)
+    failed: tuple[TenantFailure, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -195,6 +210,9 @@ def _plan_desired(
     if options.refresh_only:
         return _refresh_only(base, r, o)
     if o is None:
+        if r is not None and options.drift == "report":
+            reason = f"deleted outside the reconciler: {REPORTED}"
+            return replace(base, reason=reason, reported=True)
         reason = "new" if r is None else "deleted outside the reconciler: create again"
         return replace(base, action=Action.CREATE, reason=reason)
     kind = KINDS[d.key.kind]
@@ -210,25 +228,45 @@ def _plan_desired(
     base = replace(base, drift=drift_changes(kind, r.spec, o_spec, ignore=ignore))
     if (d.key.kind, d.key.name) in options.replace:
         return _replace(base, ["replacement requested with --replace"], kind.data_bearing)
+    drifted = {f.parts for f in base.drift}
+    kept = _drift_kept(fields, drifted) if options.drift == "report" else ()
+    if kept:
+        fields = tuple(f for f in fields if f not in kept)
+        base = replace(base, fields=fields, reported=True)
+    refresh = (dict(r.spec), r.identity, dict(r.lifecycle)) != (
+        dict(d.spec), d.identity, lifecycle,
+    )  # fmt: skip
+    if kept and not fields:
+        paths = ", ".join(f"`{f.path}`" for f in kept)
+        return replace(base, reason=f"{paths} changed outside the reconciler: {REPORTED}",
+                       refresh=refresh)  # fmt: skip
     if not fields:
-        refresh = (dict(r.spec), r.identity, dict(r.lifecycle)) != (
-            dict(d.spec), d.identity, lifecycle,
-        )  # fmt: skip
         if not o.ready:
             reason = "not ready yet (a deployment or sync is still running): apply waits for it"
             return replace(base, reason=reason, refresh=True, wait=True)
         reason = "remote already matches: only the record is updated" if refresh else "up to date"
         return replace(base, reason=reason, refresh=refresh)
     verdicts = [kind.assess(f) for f in fields]
-    drifted = {f.parts for f in base.drift}
     reasons = [
         v.reason + (" outside the reconciler" if f.parts in drifted else "")
         for f, v in zip(fields, verdicts, strict=True)
     ]
+    if kept:
+        reasons.append(", ".join(f"`{f.path}`" for f in kept) + f" drifted: {REPORTED}")
     if any(v.replace for v in verdicts):
         chosen = [r for r, v in zip(reasons, verdicts, strict=True) if v.replace]
         return _replace(base, chosen, kind.data_bearing)
     return replace(base, action=Action.UPDATE, reason="; ".join(reasons))
+
+
+REPORTED = "reported, not reverted (policy.drift is report)"
+
+
+def _drift_kept(
+    fields: tuple[FieldChange, ...], drifted: set[tuple[str, ...]]
+) -> tuple[FieldChange, ...]:
+    """The changes only drift causes: O moved on a field where D still equals R."""
+    return tuple(f for f in fields if f.parts in drifted and f.before == f.after)
 
 
 def _unrecorded(base: ResourceChange, d: DesiredResource, options: PlanOptions) -> ResourceChange:

@@ -4,6 +4,20 @@
 ``plan_tenants`` settles what interrupted applies left open, reads state,
 observes and builds each tenant's plan; ``apply_plan`` applies every tenant's
 plan, tenants in parallel under one shared parallelism limit.
+
+Every tenant gets its own outcome: a tenant whose observation or state read
+fails is listed in :attr:`Plan.failed <reconciler.plan.Plan.failed>` and the
+others are planned; an apply that fails carries its error in its
+:class:`~reconciler.apply.ApplyResult`. Retries live in one place, the
+connector client; nothing here retries again. State calls run in worker
+threads (``asyncio.to_thread``): the store stays one synchronous library for
+the CLI and the service, and a database that is slow or locked never stalls
+the event loop that other tenants' work runs on.
+
+Settling open intents writes state under the tenant's lock; ``plan`` passes
+``settle=False`` and gets the same plan from an in-memory settlement
+(:func:`~reconciler.state.recovery.settled_records`), so it needs only read
+access to the database.
 """
 
 from __future__ import annotations
@@ -15,42 +29,47 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from reconciler.apply import ApplyResult, BeforeStep, StepListener, acquire_lock, apply_tenant
-from reconciler.errors import ReconcilerError, ServerError
+from reconciler.errors import ReconcilerError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, ObservedResource, TenantContext
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
-from reconciler.plan import Plan, PlanOptions, TenantPlan, build_plan
+from reconciler.plan import Plan, PlanOptions, TenantFailure, TenantPlan, build_plan
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
-from reconciler.state.recovery import resolve_open_intents
+from reconciler.state.recovery import resolve_open_intents, settled_records
 
 log = logging.getLogger("reconciler")
-
-OBSERVE_ATTEMPTS = 3
 
 
 async def observe_tenant(client: ConnectorClient, context: TenantContext) -> list[ObservedResource]:
     """Every remote object of the tenant, all kinds listed concurrently.
 
-    A kind whose listing fails on the connector's side (5xx) is listed again,
-    up to three times.
+    The client retries what is worth retrying; a kind that still fails fails
+    the observation (and stops the other kinds' listings).
     """
-    lists = await asyncio.gather(*(_list(kind, client, context) for kind in KINDS.values()))
+    lists = await _all_or_nothing([_list(kind, client, context) for kind in KINDS.values()])
     return [obj for objects in lists for obj in objects]
 
 
 async def _list(
     kind: Kind, client: ConnectorClient, context: TenantContext
 ) -> list[ObservedResource]:
-    for attempt in range(1, OBSERVE_ATTEMPTS + 1):
-        try:
-            return await kind.list(client, context)
-        except ServerError:
-            if attempt == OBSERVE_ATTEMPTS:
-                raise
-            await asyncio.sleep(0.3 * attempt)
-    return []  # pragma: no cover - the loop returns or raises
+    return await kind.list(client, context)
+
+
+async def _all_or_nothing(
+    calls: list[Awaitable[list[ObservedResource]]],
+) -> list[list[ObservedResource]]:
+    """Run ``calls`` concurrently; on the first failure cancel the rest and raise it."""
+    tasks = [asyncio.ensure_future(c) for c in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def plan_tenant(
@@ -59,28 +78,37 @@ async def plan_tenant(
     store: StateStore,
     client: ConnectorClient,
     options: PlanOptions = PlanOptions(),
-    resolve_intents: bool = True,
+    settle: bool = True,
     lease: TenantLease | None = None,
 ) -> TenantPlan:
     """Observe the tenant, settle open intents, read its state, build its plan.
 
     Open intents (left by an apply that died mid-call) are settled against the
     observed objects before state is read, under the tenant's lock (see
-    :mod:`reconciler.state.recovery`); ``resolve_intents=False`` leaves them.
-    ``lease`` is the tenant's lock when the caller holds it already.
+    :mod:`reconciler.state.recovery`). With ``settle=False`` nothing is
+    written: the plan is made against the records the settlement would give.
+    ``lease`` is the tenant's lock when the caller holds it already. The
+    tenant's policy decides ``prune`` (when it says) and ``drift``.
     """
+    name = tenant.context.name
     observed = await observe_tenant(client, tenant.context)
-    if resolve_intents:
-        resolved = resolve_open_intents(store, tenant.context.name, observed, lease=lease)
+    if settle:
+        resolved = await asyncio.to_thread(resolve_open_intents, store, name, observed, lease=lease)
         if resolved:
-            log.warning("tenant %s: settled %d open intent(s)", tenant.context.name, resolved)
-    snapshot = store.read_tenant(tenant.context.name)
-    options = replace(options, prune=options.prune and tenant.policy.prune)
+            log.warning("tenant %s: settled %d open intent(s)", name, resolved)
+    snapshot = await asyncio.to_thread(store.read_tenant, name)
+    recorded = snapshot.resources
+    if not settle:
+        intents = await asyncio.to_thread(store.open_intents, name)
+        recorded = settled_records(intents, observed, recorded) if intents else recorded
+    policy = tenant.policy
+    prune = options.prune if policy.prune is None else policy.prune
+    options = replace(options, prune=prune, drift=policy.drift)
     return build_plan(
         context=tenant.context,
         order=tenant.order,
         desired=tenant.resources,
-        recorded=snapshot.resources,
+        recorded=recorded,
         observed=observed,
         serial=snapshot.serial,
         options=options,
@@ -93,25 +121,39 @@ async def plan_tenants(
     store: StateStore,
     client: ConnectorClient,
     options: PlanOptions = PlanOptions(),
-    resolve_intents: bool = True,
+    settle: bool = True,
     leases: Mapping[str, TenantLease] | None = None,
 ) -> Plan:
-    """Plan every tenant concurrently (``leases``: locks the caller holds, by tenant)."""
+    """Plan every tenant concurrently (``leases``: locks the caller holds, by tenant).
+
+    A tenant that cannot be planned (connector or database failure) goes to
+    ``Plan.failed`` with its error; the other tenants are planned.
+    """
     leases = leases or {}
-    plans = await asyncio.gather(
+    outcomes = await asyncio.gather(
         *(
             plan_tenant(
                 t,
                 store=store,
                 client=client,
                 options=options,
-                resolve_intents=resolve_intents,
+                settle=settle,
                 lease=leases.get(t.context.name),
             )
             for t in tenants
-        )
+        ),
+        return_exceptions=True,
     )
-    return Plan(tuple(plans))
+    plans: list[TenantPlan] = []
+    failed: list[TenantFailure] = []
+    for tenant, outcome in zip(tenants, outcomes, strict=True):
+        if isinstance(outcome, ReconcilerError):
+            failed.append(TenantFailure(tenant.context.name, str(outcome)))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            plans.append(outcome)
+    return Plan(tuple(plans), tuple(failed))
 
 
 @asynccontextmanager

@@ -19,12 +19,13 @@ from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, gi
 from reconciler.commands.plan import (
     add_plan_options,
     check_targets,
+    load_selected,
     plan_options,
     refuse_failing,
-    select_tenants,
+    report_failures,
 )
 from reconciler.errors import PlanRefused, ReconcilerError
-from reconciler.load import TenantDesired, load_path
+from reconciler.load import TenantDesired, TenantProblems
 from reconciler.plan import Plan, PlanOptions
 from reconciler.planfile import SavedPlan, is_plan_file, load_saved_plan, recheck, verify
 from reconciler.reconcile import apply_plan, locked_tenants, plan_tenants
@@ -67,13 +68,13 @@ def _positive_int(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     saved = load_saved_plan(args.path) if is_plan_file(args.path) else None
     source = saved.source if saved else args.path
-    tenants = select_tenants(load_path(source), args.tenant)
+    tenants, broken = load_selected(source, args.tenant)
     if not args.auto_approve and not sys.stdin.isatty():
         raise ReconcilerError(
             "refusing to apply without confirmation: standard input is not a terminal",
             hint="review `reconciler plan` and pass --auto-approve",
         )
-    return asyncio.run(_apply(tenants, args, saved))
+    return asyncio.run(_apply(tenants, args, saved, broken))
 
 
 def check_plan(plan: Plan, options: PlanOptions, *, allow_data_loss: bool) -> None:
@@ -89,9 +90,16 @@ def check_plan(plan: Plan, options: PlanOptions, *, allow_data_loss: bool) -> No
 
 
 async def _apply(
-    tenants: tuple[TenantDesired, ...], args: argparse.Namespace, saved: SavedPlan | None
+    tenants: tuple[TenantDesired, ...],
+    args: argparse.Namespace,
+    saved: SavedPlan | None,
+    broken: tuple[TenantProblems, ...] = (),
 ) -> int:
-    """Lock every tenant, plan under the locks, confirm, apply, summarise."""
+    """Lock every tenant, plan under the locks, confirm, apply, summarise.
+
+    Tenants that did not load or could not be planned are reported and left
+    out; the others are applied, and the exit code is 1.
+    """
     console = make_console(stderr=args.format == "json")
     names = [t.context.name for t in tenants]
     async with (
@@ -106,6 +114,8 @@ async def _apply(
             print(render_plan_markdown(plan), end="")
         else:
             render_plan(plan, console)
+        report_failures(broken, plan.failed)
+        failed = EXIT_ERROR if broken or plan.failed else EXIT_OK
         check_plan(plan, options, allow_data_loss=args.allow_data_loss)
         if saved is not None:
             verify(saved, plan)
@@ -113,7 +123,7 @@ async def _apply(
         if total == 0:
             if args.format == "json":
                 JsonDisplay(0).summary([])
-            return EXIT_OK
+            return failed
         if plan.has_changes and not args.auto_approve and not _confirm(console):
             console.print("Apply cancelled.")
             return EXIT_ERROR
@@ -134,7 +144,7 @@ async def _apply(
     else:
         for line in summary_lines(results):
             console.print(line, markup=False, highlight=False)
-    return EXIT_OK if all(r.ok for r in results) else EXIT_ERROR
+    return EXIT_OK if all(r.ok for r in results) and not failed else EXIT_ERROR
 
 
 def _confirm(console: Console) -> bool:

@@ -11,12 +11,12 @@ import asyncio
 import json
 from pathlib import Path
 
-from reconciler.commands.common import EXIT_CHANGES, EXIT_OK, connected
-from reconciler.commands.plan import select_tenants
+from reconciler.commands.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, connected
+from reconciler.commands.plan import load_selected, report_failures
 from reconciler.config import Settings
 from reconciler.drift import DriftReport, observe_drifts
 from reconciler.errors import ReconcilerError
-from reconciler.load import TenantDesired, load_path
+from reconciler.load import TenantDesired
 from reconciler.render.drift import render_drift_json, render_drift_markdown, render_drift_text
 from reconciler.render.text import make_console
 from reconciler.state import StateStore
@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         return _history(args)
     if args.path is None:
         raise ReconcilerError("drift needs a PATH", hint="reconciler drift examples/acme")
-    tenants = select_tenants(load_path(args.path), args.tenant)
+    tenants, broken = load_selected(args.path, args.tenant)
+    report_failures(broken)
     reports = asyncio.run(_drift(tenants))
     if args.format == "json":
         print(render_drift_json(reports))
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         print(render_drift_markdown(reports), end="")
     else:
         render_drift_text(reports, make_console())
+    if broken:
+        return EXIT_ERROR
     return EXIT_CHANGES if any(r.has_drift for r in reports) else EXIT_OK
 
 

@@ -53,25 +53,4 @@ def _lines(record: ApplyRecord, *, steps: bool) -> list[str]:
 
 
 def _document(record: ApplyRecord) -> dict[str, object]:
-    return {
-        "id": record.id,
-        "tenant": record.tenant,
-        "serial": record.serial,
-        "actor": record.actor,
-        "git_commit": record.git_commit,
-        "started_at": record.started_at.isoformat(),
-        "finished_at": record.finished_at.isoformat() if record.finished_at else None,
-        "outcome": record.outcome,
-        "summary": dict(record.summary),
-        "steps": [
-            {
-                "kind": s.kind,
-                "name": s.name,
-                "action": s.action,
-                "outcome": s.outcome,
-                "error": s.error,
-                "at": s.at.isoformat(),
-            }
-            for s in record.steps
-        ],
-    }
+    return record.document()

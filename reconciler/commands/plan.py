@@ -4,6 +4,12 @@ With ``--out FILE`` the plan is saved for ``reconciler apply FILE``. Exit 0
 (with ``--detailed-exitcode``: no changes), 2 (changes), 1 (error, or changes
 that apply could not make: conflicts with unmanaged objects, protected
 resources).
+
+Each tenant has its own outcome: a tenant whose documents have problems, or
+whose connector calls fail, is reported and the other tenants are still
+planned; the exit code is then 1. ``plan`` only reads the state database (open
+intents of an interrupted apply are settled in memory, for the plan only), so
+a pipeline with read-only database credentials can run it.
 """
 
 from __future__ import annotations
@@ -13,11 +19,17 @@ import asyncio
 import sys
 from pathlib import Path
 
-from reconciler.commands.common import EXIT_CHANGES, EXIT_OK, add_path_argument, connected
-from reconciler.errors import PlanRefused, ReconcilerError
+from reconciler.commands.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    add_path_argument,
+    connected,
+)
+from reconciler.errors import PlanRefused, ReconcilerError, SpecError
 from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
-from reconciler.load import TenantDesired, load_path
-from reconciler.plan import FAILING, Plan, PlanOptions
+from reconciler.load import TenantDesired, TenantProblems, load_tenants
+from reconciler.plan import FAILING, Plan, PlanOptions, TenantFailure
 from reconciler.planfile import save_plan
 from reconciler.reconcile import plan_tenants
 from reconciler.render.jsonout import render_plan_json
@@ -75,9 +87,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    tenants = select_tenants(load_path(args.path), args.tenant)
+    tenants, broken = load_selected(args.path, args.tenant)
     options = plan_options(args)
     plan = asyncio.run(_plan(tenants, options))
+    report_failures(broken, plan.failed)
     check_targets(plan, options)
     print_plan(plan, args.format, split=args.split)
     if args.out:
@@ -87,12 +100,48 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     refuse_failing(plan)
+    if broken or plan.failed:
+        return EXIT_ERROR
     return EXIT_CHANGES if args.detailed_exitcode and plan.has_changes else EXIT_OK
 
 
 async def _plan(tenants: tuple[TenantDesired, ...], options: PlanOptions) -> Plan:
     async with connected() as (store, client):
-        return await plan_tenants(tenants, store=store, client=client, options=options)
+        return await plan_tenants(
+            tenants, store=store, client=client, options=options, settle=False
+        )
+
+
+def load_selected(
+    path: Path, names: list[str]
+) -> tuple[tuple[TenantDesired, ...], tuple[TenantProblems, ...]]:
+    """The tenants that loaded (only ``names`` when given) and the folders that did not.
+
+    When nothing loads at all, the problems are raised as one SpecError.
+    """
+    result = load_tenants(path)
+    broken = tuple(f for f in result.failures if not names or f.tenant in (None, *names))
+    if not result.tenants:
+        raise SpecError(result.problems)
+    failed_names = {f.tenant for f in result.failures if f.tenant}
+    return select_tenants(result.tenants, names, failed=failed_names), broken
+
+
+def report_failures(
+    broken: tuple[TenantProblems, ...], failed: tuple[TenantFailure, ...] = ()
+) -> None:
+    """One block per tenant that did not load, one line per tenant that could not be planned."""
+    for folder in broken:
+        for problem in folder.problems:
+            print(problem, file=sys.stderr)
+        who = f"tenant {folder.tenant}" if folder.tenant else f"folder {folder.folder}/"
+        print(f"error: {who}: {folder.error()} (the other tenants go on)", file=sys.stderr)
+    by_error: dict[str, list[str]] = {}
+    for failure in failed:
+        by_error.setdefault(failure.error, []).append(failure.tenant)
+    for error, names in by_error.items():
+        who = f"tenant {names[0]}" if len(names) == 1 else f"tenants {', '.join(names)}"
+        print(f"error: {who}: {error}", file=sys.stderr)
 
 
 def plan_options(args: argparse.Namespace) -> PlanOptions:
@@ -128,13 +177,16 @@ def check_targets(plan: Plan, options: PlanOptions) -> None:
 
 
 def select_tenants(
-    tenants: tuple[TenantDesired, ...], names: list[str]
+    tenants: tuple[TenantDesired, ...], names: list[str], *, failed: set[str] | None = None
 ) -> tuple[TenantDesired, ...]:
-    """Only the named tenants (all when none are named); an unknown name is an error."""
+    """Only the named tenants (all when none are named); an unknown name is an error.
+
+    ``failed`` names tenants that exist but did not load (reported elsewhere).
+    """
     if not names:
         return tenants
     known = {t.context.name for t in tenants}
-    missing = sorted(set(names) - known)
+    missing = sorted(set(names) - known - (failed or set()))
     if missing:
         raise ReconcilerError(
             f"no tenant named {', '.join(missing)} under this path",

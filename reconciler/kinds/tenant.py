@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reconciler.kinds.base import (
     MANAGED_BY,
@@ -39,20 +39,71 @@ TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
 CATALOG_PATTERN = r"^[a-z0-9_]{1,255}$"
 
 
+class SyncWindow(BaseModel):
+    """A time span in which `reconciler serve` may (allow) or may not (deny) change anything."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["allow", "deny"] = Field(description="'allow' or 'deny'.")
+    schedule: str = Field(
+        description="When the window opens: a Quartz cron expression, seconds first "
+        "(e.g. '0 0 22 ? * MON-FRI' opens at 22:00 on weekdays)."
+    )
+    duration: str = Field(description="How long it stays open: 30m, 1h30m, 8h, 1d.")
+    timezone: str = Field(default="UTC", description="Time zone id the schedule is read in.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from reconciler.windows import quartz_trigger
+
+        quartz_trigger(value)
+        return " ".join(value.split())
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        from reconciler.windows import parse_duration
+
+        parse_duration(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from reconciler.windows import check_zone
+
+        return check_zone(value)
+
+
 class TenantPolicy(BaseModel):
     """How the reconciler treats this tenant's resources."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prune: bool = Field(
-        default=True,
+    prune: bool | None = Field(
+        default=None,
         description="Delete remote objects whose documents were removed from the tenant "
-        "folder. When false they are only forgotten and listed as unmanaged.",
+        "folder. When false they are only forgotten and listed as unmanaged. Unset: "
+        "`plan`/`apply` prune, `serve` does not (as in Argo CD).",
     )
     drift: Literal["revert", "report"] = Field(
         default="revert",
         description="What to do when an object was changed outside the reconciler: "
         "'revert' puts the documented values back, 'report' only lists the drift.",
+    )
+    sync: Literal["auto", "manual"] = Field(
+        default="auto",
+        description="For `reconciler serve`: 'auto' applies changes, 'manual' only plans "
+        "and reports them (apply them with `reconciler apply` or POST .../reconcile).",
+    )
+    suspend: bool = Field(
+        default=False,
+        description="For `reconciler serve`: neither plan nor change this tenant.",
+    )
+    windows: tuple[SyncWindow, ...] = Field(
+        default=(),
+        description="For `reconciler serve`: when changes may (allow) or may not (deny) be made.",
     )
 
 

@@ -12,7 +12,10 @@ It wraps httpx behind the project's own errors (:mod:`reconciler.errors`):
 - updates may carry ``If-Match`` with the ETag of the object as read; a 412
   means someone changed it since (``ConflictError``, code PRECONDITION_FAILED);
 - timeouts (connect and overall) and a bounded connection pool;
-- lists are async iterators over pages (:meth:`ConnectorClient.paginate`).
+- lists are async iterators over pages (:meth:`ConnectorClient.paginate`);
+- an optional :class:`Breaker` (``serve`` gives one per connector) is asked
+  before every attempt and told how it went, so an outage costs a handful
+  of requests rather than every retry of every call.
 
 Every request is counted in ``mcp_requests_total{operation,status}`` and
 timed in ``mcp_request_duration_seconds{operation}``, with the operation
@@ -28,12 +31,13 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from prometheus_client import Counter, Histogram
 
 from reconciler.errors import (
+    CircuitOpenError,
     ClientError,
     ConflictError,
     ConnectorError,
@@ -61,6 +65,16 @@ DURATION = Histogram(
 )
 
 
+class Breaker(Protocol):
+    """A circuit breaker: may a request go out now, and how did the last one go?"""
+
+    def allow(self) -> bool: ...
+
+    def record(self, ok: bool) -> None: ...
+
+    def describe(self) -> str: ...
+
+
 class ConnectorClient:
     """One connection pool to the connector; use as ``async with ConnectorClient(...)``.
 
@@ -82,8 +96,10 @@ class ConnectorClient:
         backoff: float = 0.2,
         max_backoff: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        breaker: Breaker | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.breaker = breaker
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -187,6 +203,8 @@ class ConnectorClient:
             may_retry = retry_safe and attempt <= self.max_retries
             try:
                 response = await self._send(method, path, params, json, files, headers, call)
+            except CircuitOpenError:
+                raise
             except UnavailableError as exc:
                 refused = isinstance(exc.__cause__, httpx.ConnectError)
                 if not may_retry or (refused and attempt > REFUSED_RETRIES):
@@ -209,7 +227,20 @@ class ConnectorClient:
         call: Call,
     ) -> httpx.Response:
         async with self._in_flight:
-            return await self._attempt(method, path, params, json, files, headers, call)
+            if self.breaker is not None and not self.breaker.allow():
+                raise CircuitOpenError(
+                    f"not calling the connector at {self.base_url}: {self.breaker.describe()}",
+                    hint="the service tries again by itself once the connector answers",
+                )
+            try:
+                response = await self._attempt(method, path, params, json, files, headers, call)
+            except UnavailableError:
+                if self.breaker is not None:
+                    self.breaker.record(False)
+                raise
+            if self.breaker is not None:
+                self.breaker.record(response.status_code not in RETRY_STATUSES)
+            return response
 
     async def _attempt(
         self,

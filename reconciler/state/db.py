@@ -32,6 +32,8 @@ EXPECTED_FORMS = (
 )
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+READ_ONLY_OPTION = "state_read_only"
+"""Execution option marking a read transaction (plain ``BEGIN`` on SQLite)."""
 
 _PG_SCHEMES = ("postgresql://", "postgres://")
 # Greedy up to the last "@": an unescaped "@" or "/" in a password is still hidden.
@@ -121,10 +123,13 @@ def sqlite_file(url: str) -> Path | None:
 def create_state_engine(url: str) -> Engine:
     """An engine for a normalized URL, set up for the state store's transactions.
 
-    On SQLite every transaction starts with ``BEGIN IMMEDIATE``: writers queue
-    up on the file lock (waiting up to 30 s) instead of failing half way, which
-    makes the serial compare-and-swap safe between processes. Foreign keys are
-    switched on, as SQLite leaves them off by default.
+    On SQLite every writing transaction starts with ``BEGIN IMMEDIATE``:
+    writers queue up on the file lock (waiting up to 30 s) instead of failing
+    half way, which makes the serial compare-and-swap safe between processes.
+    Reads (connections carrying the :data:`READ_ONLY_OPTION` execution option)
+    start with a plain ``BEGIN`` and the file is in WAL mode, so a read never
+    waits for a writer. Foreign keys are switched on, as SQLite leaves them
+    off by default.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -143,9 +148,12 @@ def _sqlite_engine(url: str) -> Engine:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys = ON")
+        if sqlite_file(url) is not None:
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reading = connection.get_execution_options().get(READ_ONLY_OPTION)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
     return engine

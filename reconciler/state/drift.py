@@ -17,6 +17,7 @@ class DriftMixin:
     """Drift report methods of :class:`~reconciler.state.StateStore`."""
 
     _session: Callable[[str], AbstractContextManager[Session]]
+    _read_session: Callable[[str], AbstractContextManager[Session]]
 
     def record_drift(self, tenant: str, report: dict[str, Any]) -> int:
         """Store one drift report of ``tenant``; returns its id."""
@@ -31,7 +32,7 @@ class DriftMixin:
         query = select(DriftReportRow).order_by(DriftReportRow.id.desc()).limit(limit)
         if tenant is not None:
             query = query.where(DriftReportRow.tenant == tenant)
-        with self._session("reading drift reports") as session:
+        with self._read_session("reading drift reports") as session:
             return [
                 DriftRecord(row.id, row.tenant, row.at, row.report)
                 for row in session.scalars(query)

@@ -44,6 +44,7 @@ class JournalMixin:
     """Intent journal methods of :class:`~reconciler.state.StateStore`."""
 
     _session: Callable[[str], AbstractContextManager[Session]]
+    _read_session: Callable[[str], AbstractContextManager[Session]]
 
     def open_intent(
         self,
@@ -84,13 +85,13 @@ class JournalMixin:
         query = select(IntentRow).order_by(IntentRow.id)
         if tenant is not None:
             query = query.where(IntentRow.tenant == tenant)
-        with self._session("reading the intent journal") as session:
+        with self._read_session("reading the intent journal") as session:
             return [_intent(row) for row in session.scalars(query)]
 
     def running_applies(self, tenant: str) -> int:
         """How many applies of the tenant are marked running (crashed, or in progress)."""
         query = select(func.count()).where(ApplyRow.tenant == tenant, ApplyRow.outcome == "running")
-        with self._session(f"reading the applies of tenant {tenant}") as session:
+        with self._read_session(f"reading the applies of tenant {tenant}") as session:
             return int(session.scalar(query) or 0)
 
     def interrupt_running_applies(self, tenant: str) -> int:

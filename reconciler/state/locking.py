@@ -30,6 +30,7 @@ class LockingMixin:
     _engine: Engine
     _sessions: Callable[[], Session]
     _session: Callable[[str], AbstractContextManager[Session]]
+    _read_session: Callable[[str], AbstractContextManager[Session]]
 
     def try_lock(self, tenant: str, *, command: str | None = None) -> TenantLease | LockHolder:
         """Take the tenant's lease now (a :class:`TenantLease`), or say who holds it."""
@@ -64,13 +65,13 @@ class LockingMixin:
 
     def lock_holder(self, tenant: str) -> LockHolder | None:
         """Who holds the tenant's lease right now (expired leases included)."""
-        with self._session(f"reading the lock of tenant {tenant}") as session:
+        with self._read_session(f"reading the lock of tenant {tenant}") as session:
             row = session.get(LockRow, tenant)
             return None if row is None else holder_of(row)
 
     def locks(self) -> list[LockHolder]:
         """Every lease row, by tenant."""
-        with self._session("reading tenant locks") as session:
+        with self._read_session("reading tenant locks") as session:
             return [holder_of(r) for r in session.scalars(select(LockRow).order_by(LockRow.tenant))]
 
     def force_unlock(self, tenant: str) -> LockHolder | None:

@@ -23,6 +23,10 @@ These tables hold everything the reconciler remembers:
     since when, and until when (renewed by a heartbeat while the apply runs).
 ``drift_reports``
     drift reports as they were taken, per tenant.
+``tenant_status`` and ``resource_status``
+    what ``serve`` last found per tenant and resource: sync and health (see
+    :mod:`reconciler.status`), the commit in force, the last error, whether
+    the tenant is suspended.
 
 JSON columns are JSONB on PostgreSQL (GIN-indexed by the migration) and JSON
 text on SQLite. Timestamps are stored and returned as timezone-aware UTC.
@@ -38,6 +42,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -253,3 +258,39 @@ class DriftReportRow(Base):
     tenant: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     report: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
+
+
+class TenantStatusRow(Base):
+    """The service's view of one tenant (one row per tenant it ever reconciled)."""
+
+    __tablename__ = "tenant_status"
+
+    tenant: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    sync: Mapped[str] = mapped_column(String(32), nullable=False)
+    health: Mapped[str] = mapped_column(String(32), nullable=False)
+    commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    message: Mapped[str] = mapped_column(Text, nullable=False)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_reconcile_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_apply_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    suspended: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    drift: Mapped[int] = mapped_column(Integer, nullable=False)
+    reconciled_by: Mapped[str | None] = mapped_column(String(NAME_LENGTH), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class ResourceStatusRow(Base):
+    """Sync and health of one resource, as the service last found it."""
+
+    __tablename__ = "resource_status"
+
+    tenant: Mapped[str] = mapped_column(
+        String(NAME_LENGTH),
+        ForeignKey("tenant_status.tenant", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    sync: Mapped[str] = mapped_column(String(32), nullable=False)
+    health: Mapped[str] = mapped_column(String(32), nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False)

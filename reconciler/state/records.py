@@ -61,6 +61,31 @@ class ApplyRecord:
     summary: Mapping[str, Any]
     steps: tuple[StepRecord, ...]
 
+    def document(self) -> dict[str, Any]:
+        """The JSON form (``reconciler history --format json``, the service's history API)."""
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "serial": self.serial,
+            "actor": self.actor,
+            "git_commit": self.git_commit,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "outcome": self.outcome,
+            "summary": dict(self.summary),
+            "steps": [
+                {
+                    "kind": s.kind,
+                    "name": s.name,
+                    "action": s.action,
+                    "outcome": s.outcome,
+                    "error": s.error,
+                    "at": s.at.isoformat(),
+                }
+                for s in self.steps
+            ],
+        }
+
 
 @dataclass(frozen=True)
 class Intent:

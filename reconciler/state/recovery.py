@@ -26,14 +26,19 @@ still running, and the lock tells the two apart. When the lock is busy, the
 intents are left alone (their apply will close them) and the plan is built
 from state as it is; such a plan cannot be applied anyway, because the
 running apply moves the tenant's serial.
+
+:func:`settled_records` makes the same decisions without writing anything:
+``plan`` uses it, so a plan made with read-only database credentials shows
+what the next apply will find once it has settled the journal.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from reconciler.kinds.base import ObservedResource, RecordedResource
+from reconciler.kinds.base import ObservedResource, RecordedResource, ResourceKey
 from reconciler.state.leases import TenantLease
 from reconciler.state.records import Intent, keys_from_json
 from reconciler.state.store import StateStore
@@ -76,24 +81,57 @@ def _resolve_all(store: StateStore, tenant: str, observed: Sequence[ObservedReso
     return len(intents)
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """What settling one intent does: adopt a record, forget one, or neither."""
+
+    outcome: str
+    adopt: RecordedResource | None = None
+    forget: bool = False
+
+
+def resolution(
+    intent: Intent, observed: Sequence[ObservedResource], recorded: RecordedResource | None
+) -> Resolution:
+    """The table above, for one intent (pure)."""
+    found = _lookup(intent, observed)
+    if intent.action in CREATING and found is not None:
+        if recorded is not None and recorded.remote_id == found.remote_id:
+            return Resolution("recovered: already recorded")
+        return Resolution("recovered: adopted", adopt=_adopted(intent, found))
+    if intent.action == "delete" and found is None:
+        return Resolution("recovered: deleted", forget=True)
+    return Resolution("recovered: nothing to record")
+
+
+def settled_records(
+    intents: Sequence[Intent],
+    observed: Sequence[ObservedResource],
+    recorded: Mapping[ResourceKey, RecordedResource],
+) -> dict[ResourceKey, RecordedResource]:
+    """The records as they will be once ``intents`` are settled (nothing is written)."""
+    result = dict(recorded)
+    for intent in intents:
+        outcome = resolution(intent, observed, result.get(intent.key))
+        if outcome.adopt is not None:
+            result[intent.key] = outcome.adopt
+        elif outcome.forget:
+            result.pop(intent.key, None)
+    return result
+
+
 def _resolve(
     store: StateStore,
     intent: Intent,
     observed: Sequence[ObservedResource],
     recorded: RecordedResource | None,
 ) -> None:
-    found = _lookup(intent, observed)
-    if intent.action in CREATING and found is not None:
-        if recorded is not None and recorded.remote_id == found.remote_id:
-            store.resolve_intent(intent, outcome="recovered: already recorded")
-            return
-        record = _adopted(intent, found)
-        store.resolve_intent(intent, adopt=record, outcome="recovered: adopted")
-        log.warning("%s: adopted %s left unrecorded by an interrupted apply", intent.key, found)
-    elif intent.action == "delete" and found is None:
-        store.resolve_intent(intent, forget=True, outcome="recovered: deleted")
-    else:
-        store.resolve_intent(intent, outcome="recovered: nothing to record")
+    outcome = resolution(intent, observed, recorded)
+    store.resolve_intent(
+        intent, adopt=outcome.adopt, forget=outcome.forget, outcome=outcome.outcome
+    )
+    if outcome.adopt is not None:
+        log.warning("%s: adopted an object left unrecorded by an interrupted apply", intent.key)
 
 
 def _lookup(intent: Intent, observed: Sequence[ObservedResource]) -> ObservedResource | None:

@@ -24,7 +24,7 @@ The store keeps only what it is given; specs hold file hashes, never secrets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from reconciler.errors import StateError
 from reconciler.kinds.base import RecordedResource, ResourceKey
-from reconciler.state.db import describe_database, normalize_database_url
+from reconciler.state.db import READ_ONLY_OPTION, describe_database, normalize_database_url
 from reconciler.state.drift import DriftMixin
 from reconciler.state.journal import JournalMixin, close_intent, write_resource
 from reconciler.state.locking import LockingMixin
@@ -48,6 +48,7 @@ from reconciler.state.records import (
     keys_from_json,
     to_json,
 )
+from reconciler.state.status import StatusMixin
 
 RUNNING = "running"
 FINISHED_OUTCOMES = ("succeeded", "failed")
@@ -61,17 +62,26 @@ class StateReader(Protocol):
     def read_tenant(self, tenant: str) -> TenantSnapshot: ...
 
 
-class StateStore(JournalMixin, LockingMixin, DriftMixin):
+class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin):
     """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`.
 
-    The intent journal, the tenant locks and the drift reports live in the
-    mixins of :mod:`.journal`, :mod:`.locking` and :mod:`.drift`.
+    The intent journal, the tenant locks, the drift reports and the service
+    status live in the mixins of :mod:`.journal`, :mod:`.locking`,
+    :mod:`.drift` and :mod:`.status`.
+
+    Every method is synchronous and short; async callers (apply, ``serve``)
+    run them in worker threads (``asyncio.to_thread``) so a slow database
+    never stalls the event loop. Reads run in read transactions, which on
+    SQLite do not take the write lock (see :func:`~.db.create_state_engine`).
     """
 
     def __init__(self, engine: Engine, *, description: str) -> None:
         """Wrap an engine whose database is already migrated (use :meth:`open`)."""
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False
+        )
         self.description = description
 
     @classmethod
@@ -102,7 +112,7 @@ class StateStore(JournalMixin, LockingMixin, DriftMixin):
 
     def tenants(self) -> list[str]:
         """Names of every tenant that was ever applied, sorted."""
-        with self._session("listing tenants") as session:
+        with self._read_session("listing tenants") as session:
             return list(session.scalars(select(TenantRow.name).order_by(TenantRow.name)))
 
     def read_tenant(self, tenant: str) -> TenantSnapshot:
@@ -113,7 +123,7 @@ class StateStore(JournalMixin, LockingMixin, DriftMixin):
             .where(TenantRow.name == tenant)
             .order_by(ResourceRow.kind, ResourceRow.name)
         )
-        with self._session(f"reading tenant {tenant}") as session:
+        with self._read_session(f"reading tenant {tenant}") as session:
             rows = session.execute(query).all()
         serial = rows[0][0] if rows else 0
         recorded = (_recorded(row) for _serial, row in rows if row is not None)
@@ -125,7 +135,7 @@ class StateStore(JournalMixin, LockingMixin, DriftMixin):
         if tenant is not None:
             query = query.where(ApplyRow.tenant == tenant)
         query = query.order_by(ApplyRow.id.desc()).limit(limit)
-        with self._session("reading the apply history") as session:
+        with self._read_session("reading the apply history") as session:
             return [_apply_record(row) for row in session.scalars(query)]
 
     # ---- writing ------------------------------------------------------------------
@@ -263,8 +273,19 @@ class StateStore(JournalMixin, LockingMixin, DriftMixin):
     @contextmanager
     def _session(self, doing: str) -> Iterator[Session]:
         """A session whose database failures become one-line StateErrors."""
+        with self._guarded(doing, self._sessions) as session:
+            yield session
+
+    @contextmanager
+    def _read_session(self, doing: str) -> Iterator[Session]:
+        """A session for reading only: on SQLite it never waits for the write lock."""
+        with self._guarded(doing, self._read_sessions) as session:
+            yield session
+
+    @contextmanager
+    def _guarded(self, doing: str, sessions: Callable[[], Session]) -> Iterator[Session]:
         try:
-            with self._sessions() as session:
+            with sessions() as session:
                 yield session
         except StateError:
             raise

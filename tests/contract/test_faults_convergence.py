@@ -16,7 +16,6 @@ from pathlib import Path
 from reconciler.emulator.app import apply_faults
 from reconciler.emulator.faults import Faults
 from reconciler.emulator.server import running_emulator
-from reconciler.errors import ConnectorError
 from reconciler.load import load_path
 from reconciler.mcp.client import ConnectorClient
 from reconciler.reconcile import apply_plan, observe_tenant, plan_tenants
@@ -40,9 +39,8 @@ FAULTS = Faults(
 async def _converge(tenants, store: StateStore, client: ConnectorClient) -> int:  # type: ignore[no-untyped-def]
     """Plan and apply until a plan is empty; the number of rounds it took."""
     for round_number in range(1, ROUNDS + 1):
-        try:
-            plan = await plan_tenants(tenants, store=store, client=client)
-        except ConnectorError:
+        plan = await plan_tenants(tenants, store=store, client=client)
+        if plan.failed:
             continue  # observe failed after its retries: plan again
         if not plan.has_changes:
             return round_number

@@ -32,20 +32,22 @@ def _break_a_document(specs: Path) -> Path:
 
 
 def test_bad_document_fails_before_any_connector_call_or_state_write(world: World) -> None:
+    """Only acme is broken: nothing of acme is sent or written, globex is still applied."""
     doc = _break_a_document(world.specs)
-    before = world.counters()
     result = world.run("apply", str(world.specs), "--auto-approve")
     assert result.code == 1
     rel = doc.relative_to(world.specs).as_posix()
     assert rel in result.err and "taskz" in result.err
+    assert "error: tenant acme:" in result.err and "the other tenants go on" in result.err
     assert "Traceback" not in result.err
-    after = world.counters()
-    changed = {
-        route: n
-        for route, n in after.items()
-        if n != before.get(route) and "_emulator" not in route
-    }
-    assert changed == {}, "nothing may be sent to the connector"
+    assert world.api.get("/catalogs/acme").json().get("exists") is False
+    assert world.api.get("/catalogs/globex-eu").json().get("exists") is True
+    history = world.run("history", "--format", "json")
+    assert {a["tenant"] for a in history.json()} == {"globex"}, "nothing recorded for acme"
+    for args in (("plan",), ("drift",)):
+        other = world.run(*args, str(world.specs))
+        assert other.code == 1 and "error: tenant acme:" in other.err
+        assert "globex" in other.out
 
 
 def test_plan_without_server_url_says_how_to_start_the_emulator(tmp_path: Path) -> None:

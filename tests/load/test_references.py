@@ -75,7 +75,7 @@ def test_order_puts_dependencies_first(acme) -> None:
 def test_tenant_desired_carries_context_policy_and_root(acme, tmp_path: Path) -> None:
     assert acme.context.name == "acme"
     assert acme.context.catalog == "agentprovision_acme"
-    assert acme.policy.prune is True
+    assert acme.policy.prune is None  # unset: plan/apply prune, serve does not
     assert acme.root == tmp_path / "acme"
 
 

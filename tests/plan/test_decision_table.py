@@ -129,6 +129,33 @@ GRID = [
         id="O-drifted:update-reverts",
     ),
     pytest.param(
+        desired(),
+        recorded(),
+        observed(EDITED),
+        PlanOptions(drift="report"),
+        Action.NOOP,
+        "reported, not reverted",
+        id="O-drifted-drift-report:noop-reported",
+    ),
+    pytest.param(
+        desired(),
+        recorded(),
+        None,
+        PlanOptions(drift="report"),
+        Action.NOOP,
+        "deleted outside the reconciler: reported",
+        id="D+R-gone-drift-report:noop-reported",
+    ),
+    pytest.param(
+        desired(EDITED),
+        recorded(),
+        observed(EDITED),
+        PlanOptions(drift="report"),
+        Action.NOOP,
+        "remote already matches",
+        id="O-drifted-to-D-drift-report:noop",
+    ),
+    pytest.param(
         desired(MOVED),
         recorded(),
         observed(),
@@ -223,3 +250,24 @@ def test_matching_prefers_recorded_remote_id_over_identity() -> None:
 def test_plan_is_deterministic() -> None:
     args = (desired(EDITED), recorded(), observed())
     assert plan(*args) == plan(*args)
+
+
+def test_drift_report_keeps_the_drift_and_changes_nothing() -> None:
+    [change] = plan(desired(), recorded(), observed(EDITED), PlanOptions(drift="report")).changes
+    assert change.reported and not change.fields and not change.refresh
+    assert [(f.path, f.before, f.remote) for f in change.drift] == [
+        ("content_sha256", "aaa", "bbb")
+    ]
+    assert not plan(
+        desired(), recorded(), observed(EDITED), PlanOptions(drift="report")
+    ).has_changes
+
+
+def test_drift_report_still_applies_what_the_document_changed() -> None:
+    """D changed `language`, O drifted `content_sha256`: only the document's change is made."""
+    edited_doc = {**SPEC, "language": "SQL"}
+    options = PlanOptions(drift="report")
+    [change] = plan(desired(edited_doc), recorded(), observed(EDITED), options).changes
+    assert change.action is Action.UPDATE
+    assert [f.path for f in change.fields] == ["language"]
+    assert "`content_sha256` drifted: reported, not reverted" in change.reason

@@ -22,6 +22,8 @@ TABLES = {
     "intents",
     "tenant_locks",
     "drift_reports",
+    "tenant_status",
+    "resource_status",
     "alembic_version",
 }
 
@@ -39,7 +41,7 @@ def test_upgrade_creates_every_table_at_head(engine: Engine) -> None:
     upgrade(engine)
     assert set(inspect(engine).get_table_names()) == TABLES
     with engine.connect() as connection:
-        assert current_revision(connection) == head_revision() == "0002"
+        assert current_revision(connection) == head_revision() == "0003"
 
 
 def test_upgrading_twice_is_a_no_op(engine: Engine, db_url: str) -> None:
@@ -48,7 +50,7 @@ def test_upgrading_twice_is_a_no_op(engine: Engine, db_url: str) -> None:
     upgrade(engine)
     with engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [row[0] for row in versions] == ["0002"]
+    assert [row[0] for row in versions] == ["0003"]
 
 
 def test_migration_matches_the_models(engine: Engine) -> None:

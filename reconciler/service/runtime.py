@@ -1,0 +1,97 @@
+"""The running service: state store, connector client, source, controller and scheduler.
+
+:func:`start_runtime` opens everything and does the first fetch (a source
+that cannot be fetched yet is reported and retried on the poll interval);
+:meth:`Runtime.stop` is the graceful shutdown: no new work, running
+reconciles get the grace period, leases are released (each reconcile
+releases its own), connections are closed.
+
+Routers reach it through :func:`runtime_of` (``Depends(runtime_of)``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import Request
+
+from reconciler.config import Settings
+from reconciler.errors import ReconcilerError
+from reconciler.mcp.client import ConnectorClient
+from reconciler.service.breaker import CircuitBreaker
+from reconciler.service.config import ServiceConfig
+from reconciler.service.controller import Controller
+from reconciler.service.scheduler import Scheduler
+from reconciler.service.source import Source, open_source
+from reconciler.state import StateStore
+from reconciler.state.leases import TenantLease
+
+log = logging.getLogger("reconciler.service")
+
+
+@dataclass
+class Runtime:
+    config: ServiceConfig
+    settings: Settings
+    store: StateStore
+    client: ConnectorClient
+    breaker: CircuitBreaker
+    source: Source
+    controller: Controller
+    scheduler: Scheduler
+
+    async def stop(self) -> None:
+        await self.scheduler.stop(self.config.grace)
+        await self.client.aclose()
+        self.store.close()
+
+
+async def start_runtime(config: ServiceConfig, settings: Settings) -> Runtime:
+    url, key = settings.connector()
+    source = open_source(
+        config.source, branch=config.branch, subdir=config.subdir, workdir=Path(config.workdir)
+    )
+    store = StateStore.open(settings.database_url)
+    _warn_second_sqlite_replica(store, config)
+    breaker = CircuitBreaker(
+        cooldown=min(5.0, config.interval), max_cooldown=max(60.0, config.interval)
+    )
+    client = ConnectorClient(url, key, breaker=breaker)
+    controller = Controller(config, store, client, source, breaker)
+    scheduler = Scheduler(controller)
+    try:
+        await controller.refresh()
+    except ReconcilerError as exc:
+        log.error(
+            "the first fetch of %s failed (retried every interval): %s", source.description, exc
+        )
+    scheduler.start()
+    return Runtime(config, settings, store, client, breaker, source, controller, scheduler)
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The running service, for route handlers."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+SQLITE_MARKER = ":serve"
+"""Lease name a ``serve`` holds on an SQLite state database (no tenant can be named so)."""
+
+
+def _warn_second_sqlite_replica(store: StateStore, config: ServiceConfig) -> None:
+    """SQLite is for one replica: say so clearly when a second one starts on the same file."""
+    if not store.description.startswith("SQLite"):
+        return
+    held = store.try_lock(SQLITE_MARKER, command=f"reconciler serve ({config.replica})")
+    if isinstance(held, TenantLease):
+        store.sqlite_marker = held  # type: ignore[attr-defined]  # renewed until exit
+        return
+    log.warning(
+        "another `reconciler serve` already uses this SQLite state database (%s). SQLite is "
+        "for one replica: tenants are still never applied twice at once (the leases hold), "
+        "but run replicas on PostgreSQL (DATABASE_URL=postgresql://...)",
+        held.describe(),
+    )
