@@ -93,7 +93,10 @@ def snapshot(c: httpx.Client, tenant: str, o: dict[str, Any]) -> list[bytes]:
         reads.append(c.get(f"/databricks/{items}", params={"tenant_id": tenant}))
     for response in reads:
         assert response.status_code == 200, response.text
-    return [r.content for r in reads]
+    contents = [r.content for r in reads]
+    answer = reads[2].json()  # the query's rows, without its (varying) execution time
+    contents[2] = repr((answer["rows"], answer["columns"], answer["row_count"])).encode()
+    return contents
 
 
 def attacks_on(c: httpx.Client, o: dict[str, Any], me: str) -> list[httpx.Response]:

@@ -43,7 +43,7 @@ BAD = [
     ("struct<a int,>", "expected a field name"),
     ("array<int>>", "unexpected '>'"),
     ("struct<a int, A string>", "names a field twice"),
-    ("decimal(40,2)", "1 <= p <= 38"),
+    ("decimal(40,2)", "1 <= precision <= 38"),
     ("interval day to second", "Delta Lake does not store INTERVAL DAY TO SECOND"),
     ("interval month to day", "not a valid interval qualifier"),
     ("array<void>", "VOID is not allowed inside"),
