@@ -10,12 +10,15 @@ import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.config import Settings
 from reconciler.errors import ReconcilerError
-from reconciler.mcp.client import ConnectorClient
-from reconciler.state import StateStore
 from reconciler.variables import LoadOptions, parse_var_options
+
+if TYPE_CHECKING:
+    from reconciler.mcp.client import ConnectorClient
+    from reconciler.state import StateStore
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -54,6 +57,9 @@ async def connected(
     settings: Settings | None = None,
 ) -> AsyncIterator[tuple[StateStore, ConnectorClient]]:
     """The state store and the connector client, both closed on the way out."""
+    from reconciler.mcp.client import ConnectorClient
+    from reconciler.state import StateStore
+
     settings = settings or Settings.from_env()
     url, key = settings.connector()
     store = StateStore.open(settings.database_url)
