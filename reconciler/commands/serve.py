@@ -42,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--max-backoff", type=float, default=600.0, help="longest wait after failures (s)"
     )
     parser.add_argument("--parallelism", type=int, default=10, help="steps at once per tenant")
+    parser.add_argument(
+        "--circuit-max-wait",
+        type=float,
+        default=60.0,
+        help="longest pause (s) before trying a failing connector again",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         source=args.source, branch=args.branch, subdir=args.subdir, interval=args.interval,
         host=args.host, port=args.port, log_format=args.log_format, workdir=args.workdir,
         max_backoff=args.max_backoff, parallelism=args.parallelism, grace=args.grace,
+        circuit_max_wait=args.circuit_max_wait,
         policy=override,
     ).with_env()  # fmt: skip
     config.check()
