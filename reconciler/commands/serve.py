@@ -51,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
     from reconciler.config import Settings
@@ -96,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
             access_log=False,
         )
     )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; a no-op handler to fall back to
+    # makes a stop on SIGTERM what it is here: a clean exit with status 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     server.run()
     return 0 if server.started else 1
 

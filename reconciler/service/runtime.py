@@ -45,6 +45,9 @@ class Runtime:
     async def stop(self) -> None:
         await self.scheduler.stop(self.config.grace)
         await self.client.aclose()
+        marker = getattr(self.store, "sqlite_marker", None)
+        if marker is not None:
+            marker.release()
         self.store.close()
 
 

@@ -92,8 +92,8 @@ class Scheduler:
         return task
 
     async def _scheduled(self, name: str) -> None:
-        task = self.run_now(name, forced=False)
-        await asyncio.wait({task})
+        """The interval job: start the run as a tracked task (stop() waits for it)."""
+        self.run_now(name, forced=False)
 
     async def _run(self, name: str, *, forced: bool) -> None:
         if self.stopping or name not in self.controller.entries:

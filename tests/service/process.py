@@ -30,7 +30,9 @@ class Serve:
     log: Path
 
     def get(self, path: str, token: str = READ) -> Any:
-        answer = httpx.get(self.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        answer = httpx.get(
+            self.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
         answer.raise_for_status()
         return answer.json() if "json" in answer.headers.get("content-type", "") else answer.text
 
@@ -47,7 +49,9 @@ class Serve:
         return self.log.read_text(errors="replace")
 
 
-def wait_for(what: str, check: Callable[[], T | None], timeout: float, serve: Serve | None = None) -> T:
+def wait_for(
+    what: str, check: Callable[[], T | None], timeout: float, serve: Serve | None = None
+) -> T:
     """Poll ``check`` until it returns something truthy; fail naming ``what``."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -60,7 +64,9 @@ def wait_for(what: str, check: Callable[[], T | None], timeout: float, serve: Se
             return last  # type: ignore[no-any-return]
         time.sleep(0.2)
     tail = serve.output()[-3000:] if serve else ""
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}; last: {last!r}\n{tail}")
+    raise AssertionError(
+        f"timed out after {timeout:g} s waiting for {what}; last: {last!r}\n{tail}"
+    )
 
 
 def serve_env(emulator_url: str, api_key: str, db_url: str) -> dict[str, str]:

@@ -90,7 +90,9 @@ def test_commits_invalid_commits_and_deny_windows(
             4 * INTERVAL,
             serve,
         )
-        assert f"{bad[:12]} is invalid" in globex["message"] and "assistant.yaml" in globex["message"]
+        assert (
+            f"{bad[:12]} is invalid" in globex["message"] and "assistant.yaml" in globex["message"]
+        )
         assert globex["commit"] == added, "the last good commit stays in force"
         acme = wait_for(
             "acme to say why nothing changes",
