@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from reconciler import __version__
-from reconciler.commands import apply, drift, history, plan, schema, serve, validate
+from reconciler.commands import apply, drift, history, import_cmd, plan, schema, serve, validate
 from reconciler.commands import state as state_command
 from reconciler.commands.common import EXIT_ERROR
 from reconciler.emulator import cli as emulator
@@ -30,6 +30,7 @@ COMMANDS: dict[str, ModuleType] = {
     "state": state_command,
     "history": history,
     "serve": serve,
+    "import": import_cmd,
 }
 
 

@@ -12,10 +12,37 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from reconciler.config import Settings
+from reconciler.errors import ReconcilerError
 from reconciler.mcp.client import ConnectorClient
 from reconciler.state import StateStore
+from reconciler.variables import LoadOptions, parse_var_options
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def add_variable_options(parser: argparse.ArgumentParser) -> None:
+    """``--target-env NAME`` and ``--var NAME=VALUE`` (see :mod:`reconciler.variables`)."""
+    parser.add_argument(
+        "--target-env",
+        metavar="NAME",
+        help="the deployment target of the tenants' `targets` (dev, prod, ...)",
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a variable (repeatable; beats RECONCILER_VAR_NAME and the target's value)",
+    )
+
+
+def load_options(args: argparse.Namespace) -> LoadOptions:
+    """The target and variables given on the command line."""
+    try:
+        variables = parse_var_options(getattr(args, "var", None) or [])
+    except ValueError as exc:
+        raise ReconcilerError(str(exc)) from None
+    return LoadOptions(target_env=getattr(args, "target_env", None), variables=variables)
 
 
 def add_path_argument(parser: argparse.ArgumentParser) -> None:

@@ -31,6 +31,8 @@ from reconciler.emulator.paging import PageDep, paginate_owned
 from reconciler.emulator.store import Record, Store, now, to_ms, view
 
 router = APIRouter(tags=["jobs"])
+ACL = "access_control_list"
+"""Who may see, run and manage a job; set on create and reset, returned by get."""
 
 
 class JobRun(Body):
@@ -74,7 +76,8 @@ def create_job(store: StoreDep, body: Annotated[dict[str, Any], JsonBody()]) -> 
     managed_by = body.get("managed_by")
     if managed_by is not None and not isinstance(managed_by, str):
         raise invalid("managed_by must be a string")
-    raw = {k: v for k, v in body.items() if k not in ("tenant_id", "managed_by")}
+    raw = {k: v for k, v in body.items() if k not in ("tenant_id", "managed_by", ACL)}
+    acl = jobspec.access_control_list(body.get(ACL))
     with store.mutate():
         settings = jobspec.normalize_settings(raw, notebook_checker(store, tenant_id))
         job_id = store.next("job_id") + 100_000
@@ -88,6 +91,8 @@ def create_job(store: StoreDep, body: Annotated[dict[str, Any], JsonBody()]) -> 
             "managed_by": managed_by,
             "settings": settings,
         }
+        if acl is not None:
+            record[ACL] = acl
         store.insert("jobs", str(job_id), record)
     return {"job_id": job_id, "job_url": f"{WORKSPACE_HOST}/jobs/{job_id}", "created_time": created}
 
@@ -127,14 +132,17 @@ def reset_job(
     tenant_id = body.get("tenant_id")
     if tenant_id is not None and not isinstance(tenant_id, str):
         raise invalid("tenant_id must be a string")
-    unknown = set(body) - {"tenant_id", "new_settings", "job_id"}
+    unknown = set(body) - {"tenant_id", "new_settings", "job_id", ACL}
     if unknown or "new_settings" not in body:
-        raise invalid("reset takes {tenant_id, new_settings}")
+        raise invalid("reset takes {tenant_id, new_settings, access_control_list}")
+    acl = jobspec.access_control_list(body.get(ACL))
     with store.mutate():
         record = find_job(store, job_id, tenant_id)
         check_if_match(if_match, record, f"job {job_id}")
         checker = notebook_checker(store, record["tenant_id"])
         record["settings"] = jobspec.normalize_settings(body["new_settings"], checker)
+        if acl is not None:
+            record[ACL] = acl
     return {}
 
 

@@ -257,6 +257,21 @@ class Kind(ABC):
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         """Project a remote object (as the connector returns it) onto the spec shape."""
 
+    def with_presets(
+        self, identity: str, spec: dict[str, Any], presets: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """Identity and spec as a target's presets change them (:mod:`reconciler.variables`)."""
+        return identity, spec
+
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        """The ``spec`` of a document that asks for ``observed`` as it is (for ``import
+        remote``); None when the kind cannot write one yet."""
+        return None
+
+    def upgrade_recorded(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A recorded spec written by an earlier version of the kind, in today's shape."""
+        return spec
+
     # ---- connector side: used by observe and apply ------------------------------------
 
     async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
