@@ -44,7 +44,7 @@ ERRORS = {
 
 
 def service_document() -> dict[str, Any]:
-    app = create_app(ServiceConfig(source="."), Settings())
+    app = create_app(ServiceConfig(source="."), Settings.from_env({}))
     document = app.openapi()
     components = document.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
