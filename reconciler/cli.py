@@ -14,7 +14,18 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from reconciler import __version__
-from reconciler.commands import apply, drift, history, import_cmd, plan, schema, serve, validate
+from reconciler.commands import (
+    apply,
+    approve,
+    drift,
+    history,
+    import_cmd,
+    mcp,
+    plan,
+    schema,
+    serve,
+    validate,
+)
 from reconciler.commands import state as state_command
 from reconciler.commands.common import EXIT_ERROR
 from reconciler.emulator import cli as emulator
@@ -31,6 +42,8 @@ COMMANDS: dict[str, ModuleType] = {
     "history": history,
     "serve": serve,
     "import": import_cmd,
+    "approve": approve,
+    "mcp": mcp,
 }
 
 

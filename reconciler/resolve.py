@@ -147,6 +147,7 @@ class TenantResolver:
             entry.attributes = kind.attributes(self.context, name, model.spec)
             identity = kind.identity(self.context, name, model.spec)
             normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
+            kind.check_related(normalized, self.resources.values())
             if self.presets is not None:
                 identity, normalized = kind.with_presets(identity, normalized, self.presets)
                 if "name" in entry.attributes:  # a target's name prefix renames the job

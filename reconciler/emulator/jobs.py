@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi import Body as JsonBody
 
 from reconciler.emulator import jobspec, runs
@@ -24,6 +24,7 @@ from reconciler.emulator.common import (
     check_tenant,
     deleted,
     enforce_tenant,
+    named_tenant,
     with_etag,
 )
 from reconciler.emulator.errors import invalid, not_found
@@ -105,14 +106,22 @@ def list_jobs(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
 
 @router.get("/databricks/jobs/{job_id}")
 def get_job(
-    store: StoreDep, job_id: int, response: Response, tenant_id: str | None = None
+    store: StoreDep,
+    request: Request,
+    job_id: int,
+    response: Response,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id, unnamed_ok=True)
     with store.lock:
         return with_etag(response, view(find_job(store, job_id, tenant_id)))
 
 
 @router.delete("/databricks/jobs/{job_id}")
-def delete_job(store: StoreDep, job_id: int, tenant_id: str | None = None) -> dict[str, Any]:
+def delete_job(
+    store: StoreDep, request: Request, job_id: int, tenant_id: str | None = None
+) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id, unnamed_ok=True)
     with store.mutate():
         record = find_job(store, job_id, tenant_id)
         del store.table("jobs")[str(job_id)]
@@ -127,11 +136,14 @@ def reset_job(
     store: StoreDep,
     job_id: int,
     body: Annotated[dict[str, Any], JsonBody()],
+    request: Request,
     if_match: IfMatch = None,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
-    tenant_id = body.get("tenant_id")
-    if tenant_id is not None and not isinstance(tenant_id, str):
+    named = body.get("tenant_id")
+    if named is not None and not isinstance(named, str):
         raise invalid("tenant_id must be a string")
+    tenant_id = named_tenant(request, tenant_id, named)
     unknown = set(body) - {"tenant_id", "new_settings", "job_id", ACL}
     if unknown or "new_settings" not in body:
         raise invalid("reset takes {tenant_id, new_settings, access_control_list}")
@@ -147,10 +159,17 @@ def reset_job(
 
 
 @router.post("/databricks/jobs/{job_id}/run")
-def run_job(store: StoreDep, job_id: int, body: JobRun | None = None) -> dict[str, Any]:
+def run_job(
+    store: StoreDep,
+    request: Request,
+    job_id: int,
+    body: JobRun | None = None,
+    tenant_id: str | None = None,
+) -> dict[str, Any]:
     body = body or JobRun()
+    tenant_id = named_tenant(request, tenant_id, body.tenant_id)
     with store.mutate():
-        job = find_job(store, job_id, body.tenant_id)
+        job = find_job(store, job_id, tenant_id)
         settings = job["settings"]
         active = [
             r
@@ -197,9 +216,11 @@ def _stored_path(store: Store, path: str) -> str:
 def list_job_runs(
     store: StoreDep,
     job_id: int,
+    request: Request,
     limit: int = Query(25, ge=1, le=1000),
     tenant_id: str | None = None,
 ) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id, unnamed_ok=True)
     with store.lock:
         find_job(store, job_id, tenant_id)
         return {"runs": runs.job_runs(store, job_id, limit)}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -362,6 +362,11 @@ class Kind(ABC):
                 f"{self.noun} {identity!r} was not ready after {self.ready_timeout:g} s; "
                 "it keeps working on it and the next apply will pick it up"
             )
+
+    def check_related(self, spec: Mapping[str, Any], resolved: Iterable[DesiredResource]) -> None:
+        """Check ``spec`` (normalised) against the tenant's documents resolved before it (the
+        ones it references); raise :class:`FieldProblem` on a mismatch. Default: nothing."""
+        return None
 
     def check_settling(self, observed: ObservedResource) -> None:
         """Raise when a long-running operation on the object failed (default: never)."""
