@@ -68,7 +68,7 @@ class ApplyBound:
 def apply_bound(shape: EstateShape, latency_s: float, parallelism: int) -> ApplyBound:
     """The fastest an apply from empty of ``shape`` can go (per tenant; tenants run alongside)."""
     per_tenant_changes = 1 + shape.per_tenant
-    readiness = sum(shape.per_kind[k] for k in READINESS_KINDS)
+    readiness = sum(shape.per_kind.get(k, 0) for k in READINESS_KINDS)
     sourced_per_tenant = shape.sourced_datasets / max(1, shape.tenants)
     per_tenant_calls = per_tenant_changes + readiness + sourced_per_tenant
     lanes = parallelism  # per tenant; one tenant here, so no pool limit applies

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.baseline import TERRAFORM_PARALLELISM, refresh_each
+from bench.estate import SECRET_NAME, SECRET_VALUE
 from bench.meter import StatementCounter, measure, peak_rss_mb
 from reconciler.load import TenantDesired, load_path
 from reconciler.mcp.client import ConnectorClient
@@ -95,7 +97,8 @@ def _profiled(target: Path, work: Callable[[], None]) -> None:
     finally:
         profiler.stop()
         target.write_text(profiler.output_text(unicode=True, show_all=False), encoding="utf-8")
-        profiler.last_session.save(str(target) + ".pyisession")
+        if profiler.last_session is not None:
+            profiler.last_session.save(str(target) + ".pyisession")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cycle", action="store_true", help="plan: also apply the plan")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here")
     args = parser.parse_args(argv)
+    os.environ.setdefault(SECRET_NAME, SECRET_VALUE)  # the estate's jobs pass it to tasks
     out: dict[str, Any] = {"phase": args.phase, "tenants": args.tenants}
     store = StateStore.open(args.db)
     try:

@@ -16,9 +16,12 @@ from types import ModuleType
 from reconciler import __version__
 from reconciler.commands import (
     apply,
+    approve,
     drift,
     history,
+    import_cmd,
     invoke,
+    mcp,
     plan,
     query,
     runs,
@@ -48,6 +51,9 @@ COMMANDS: dict[str, ModuleType] = {
     "invoke": invoke,
     "query": query,
     "search": search,
+    "import": import_cmd,
+    "approve": approve,
+    "mcp": mcp,
 }
 
 

@@ -17,7 +17,9 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from reconciler.errors import ConfigError
-from reconciler.state.db import DEFAULT_DATABASE_URL
+
+DEFAULT_DATABASE_URL = "sqlite:///.reconciler/state.db"
+"""The state database when ``DATABASE_URL`` is not set (``reconciler.state`` re-exports it)."""
 
 
 class Settings(BaseModel):

@@ -221,7 +221,7 @@ class _Parser:
                     scale = self.number()
                 self.take(")")
             if not 1 <= precision <= 38 or scale > precision:
-                raise ValueError("decimal(p,s) needs 1 <= p <= 38 and s <= p")
+                raise ValueError("decimal(p,s) needs 1 <= precision <= 38 and scale <= precision")
             return Simple(f"decimal({precision},{scale})")
         if word in ("char", "varchar"):
             self.take("(")
@@ -232,7 +232,10 @@ class _Parser:
             return Simple(f"{word}({length})")
         if word == "interval":
             return self.interval()
-        raise ValueError(f"unknown type {word!r}")
+        raise ValueError(
+            f"unknown type {word!r}; use a Delta type: string, int, bigint, double, "
+            "decimal(p,s), boolean, date, timestamp, array<T>, map<K,V>, struct<...> (and more)"
+        )
 
     def interval(self) -> Simple:
         start = self.take().lower()

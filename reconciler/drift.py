@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.diff import FieldChange, drift_changes
-from reconciler.kinds import KINDS
+from reconciler.kinds import KINDS, upgraded
 from reconciler.kinds.base import ObservedResource, RecordedResource, ResourceKey, TenantContext
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
@@ -73,6 +73,7 @@ def drift_report(
     observed: Sequence[ObservedResource],
 ) -> DriftReport:
     """Compare every record with the object it matches (pure)."""
+    recorded = upgraded(recorded)
     matcher = Matcher(observed)
     drifted: list[ResourceDrift] = []
     for key in sorted(recorded, key=lambda k: (list(KINDS).index(k.kind), k.name)):

@@ -26,10 +26,12 @@ from pathlib import Path
 from types import MappingProxyType
 
 from reconciler.errors import Problem, SpecError
+from reconciler.explain import did_you_mean
 from reconciler.kinds.base import DesiredResource, ResourceKey, TenantContext
 from reconciler.kinds.tenant import TenantPolicy, TenantSpec, tenant_context
 from reconciler.resolve import TenantResolver
 from reconciler.sources import Report, SourceDocument, read_documents, validate
+from reconciler.variables import LoadOptions, Resolved, VariableProblem, resolve_variables
 from reconciler.yamlpos import Position
 
 
@@ -72,19 +74,21 @@ class LoadResult:
         return tuple(p for f in self.failures for p in f.problems)
 
 
-def load_path(path: str | Path) -> tuple[TenantDesired, ...]:
+def load_path(path: str | Path, options: LoadOptions | None = None) -> tuple[TenantDesired, ...]:
     """Load every tenant under ``path`` (a folder of tenants, one tenant folder, or a file).
 
-    Raises :class:`SpecError` listing every problem found in any file.
+    ``options`` choose the target (``--target-env``) and give variable values
+    (``--var``). Raises :class:`SpecError` listing every problem found in any file.
     """
-    result = load_tenants(path)
+    result = load_tenants(path, options)
     if result.failures:
         raise SpecError(result.problems)
     return result.tenants
 
 
-def load_tenants(path: str | Path) -> LoadResult:
+def load_tenants(path: str | Path, options: LoadOptions | None = None) -> LoadResult:
     """Load every tenant under ``path``; a tenant with problems is a failure, the rest load."""
+    options = options or LoadOptions()
     given = Path(path)
     base = given if given.is_dir() else given.parent
     report = Report(base)
@@ -93,7 +97,8 @@ def load_tenants(path: str | Path) -> LoadResult:
         return LoadResult((), (TenantProblems(".", None, tuple(report.problems)),))
     documents = read_documents(_spec_files(given), report)
     groups = _group_by_tenant(documents, report)
-    tenants = [_load_tenant(group, report) for group in groups]
+    tenants = [_load_tenant(group, report, options) for group in groups]
+    _check_var_options(groups, options, report)
     if not groups and not report.problems:
         message = "no `Tenant` document found: add a tenant.yaml to each tenant folder"
         report.add_at(".", Position(1, 1), message)
@@ -204,7 +209,30 @@ def _check_tenant_names(groups: list[_TenantGroup], report: Report) -> None:
             seen[name] = group.tenant
 
 
-def _load_tenant(group: _TenantGroup, report: Report) -> TenantDesired | None:
+def _check_var_options(groups: list[_TenantGroup], options: LoadOptions, report: Report) -> None:
+    """A ``--var`` no tenant declares is a typo, not something to ignore."""
+    declared = {
+        name
+        for group in groups
+        if isinstance(group.tenant.data.get("spec"), dict)
+        for name in group.tenant.data["spec"].get("variables") or {}
+    }
+    for name in sorted(set(options.variables) - declared):
+        hint = did_you_mean(name, sorted(declared))
+        report.add_at(".", Position(1, 1), f"--var {name}: no tenant declares `{name}`{hint}")
+
+
+def _variables(
+    doc: SourceDocument, spec: TenantSpec, options: LoadOptions, report: Report
+) -> Resolved | None:
+    try:
+        return resolve_variables(spec.variables, spec.targets, options)
+    except VariableProblem as exc:
+        report.add(doc, ("spec", *exc.path), exc.message)
+        return None
+
+
+def _load_tenant(group: _TenantGroup, report: Report, options: LoadOptions) -> TenantDesired | None:
     """Resolve, validate and normalise one tenant's documents (None when it has problems)."""
     before = len(report.problems)
     tenant = group.tenant
@@ -212,7 +240,17 @@ def _load_tenant(group: _TenantGroup, report: Report) -> TenantDesired | None:
     model = validate(tenant, report) if name else None
     spec = model.spec if model is not None else None
     context = tenant_context(name, spec) if isinstance(spec, TenantSpec) else None
-    resolver = TenantResolver(name, context, group.root, report)
+    resolved = _variables(tenant, spec, options, report) if isinstance(spec, TenantSpec) else None
+    if resolved is None:
+        context = None
+    resolver = TenantResolver(
+        name,
+        context,
+        group.root,
+        report,
+        variables=resolved.values if resolved else None,
+        presets=resolved.presets if resolved else None,
+    )
     resources = resolver.resolve([tenant, *group.members])
     if context is None or not isinstance(spec, TenantSpec) or len(report.problems) > before:
         return None

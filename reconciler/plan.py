@@ -38,7 +38,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.diff import FieldChange, drift_changes, field_changes
-from reconciler.kinds import KINDS
+from reconciler.kinds import KINDS, upgraded
 from reconciler.kinds.base import (
     DesiredResource,
     ObservedResource,
@@ -89,7 +89,8 @@ class ResourceChange:
 
     @property
     def changed_fields(self) -> frozenset[str]:
-        return frozenset(f.top for f in self.fields)
+        """Top-level names of the changed fields, and their dotted paths."""
+        return frozenset(f.top for f in self.fields) | frozenset(f.path for f in self.fields)
 
     @property
     def address(self) -> str:
@@ -180,6 +181,7 @@ def build_plan(
     options: PlanOptions = PlanOptions(),
 ) -> TenantPlan:
     """The plan for one tenant. ``order`` is the desired dependency order."""
+    recorded = upgraded(recorded)
     matcher = Matcher(observed)
     wanted = _targeted(desired, recorded, options.targets)
     changes: list[ResourceChange] = []

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,11 +55,19 @@ def digest(value: Any) -> str | None:
 
 def save_plan(plan: Plan, path: Path, *, source: Path, options: PlanOptions) -> None:
     """Write the plan file (atomically)."""
-    document = {
+    document = plan_file_document(plan, source=str(source), options=options)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    temporary.replace(path)
+
+
+def plan_file_document(plan: Plan, *, source: str, options: PlanOptions) -> dict[str, Any]:
+    """The saved plan as a JSON document: what it does and what it was made against."""
+    return {
         "format": PLAN_FILE_FORMAT,
         "version": PLAN_FILE_VERSION,
         "reconciler": __version__,
-        "source": str(source),
+        "source": source,
         "options": {
             "adopt": options.adopt,
             "prune": options.prune,
@@ -76,9 +84,6 @@ def save_plan(plan: Plan, path: Path, *, source: Path, options: PlanOptions) -> 
         },
         "plan": plan_document(plan),
     }
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    temporary.replace(path)
 
 
 def _saved(change: ResourceChange) -> dict[str, Any]:
@@ -109,6 +114,11 @@ def load_saved_plan(path: Path) -> SavedPlan:
             f"{path} is not a version {PLAN_FILE_VERSION} plan file",
             hint="write one with `reconciler plan PATH --out plan.json`",
         )
+    return saved_plan_from_document(data)
+
+
+def saved_plan_from_document(data: Mapping[str, Any]) -> SavedPlan:
+    """The :class:`SavedPlan` of a document made by :func:`plan_file_document`."""
     options = data["options"]
     return SavedPlan(
         source=Path(data["source"]),

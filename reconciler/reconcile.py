@@ -29,7 +29,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from reconciler.apply import ApplyResult, BeforeStep, StepListener, acquire_lock, apply_tenant
-from reconciler.errors import ReconcilerError
+from reconciler.errors import CircuitOpenError, ReconcilerError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, ObservedResource, TenantContext
 from reconciler.load import TenantDesired
@@ -65,6 +65,10 @@ async def _all_or_nothing(
     tasks = [asyncio.ensure_future(c) for c in calls]
     try:
         return list(await asyncio.gather(*tasks))
+    except CircuitOpenError:
+        # Nothing was sent; let a circuit breaker's probe among the others finish.
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     except BaseException:
         for task in tasks:
             task.cancel()

@@ -11,6 +11,11 @@ kind's ``attributes()`` offers. Write ``$${`` for a literal ``${``.
 Every reference is also a dependency: the referencing resource is created
 after the one it names.
 
+``${var.NAME}`` is a variable of the tenant (:mod:`reconciler.variables`); a
+string that is one reference and nothing else stands for the value itself, so
+a variable may fill a list, a mapping or a number. Databricks' own run-time
+templates (``{{job.parameters.x}}``) are not references and pass through.
+
 ``${secret:NAME}`` is a secret: its value comes from the environment variable
 ``NAME`` of the process that plans or applies. The field that holds it is
 sensitive: shown as ``(sensitive)`` in every output and stored only as a hash.
@@ -18,6 +23,7 @@ sensitive: shown as ``(sensitive)`` in every output and stored only as a hash.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -53,6 +59,20 @@ class SecretRef:
 
 
 @dataclass(frozen=True)
+class VarRef:
+    """One ``${var.NAME}``: a variable of the tenant (see :mod:`reconciler.variables`)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"${{var.{self.name}}}"
+
+
+Ref = Reference | SecretRef | VarRef
+"""Anything a ``${...}`` may name."""
+
+
+@dataclass(frozen=True)
 class Malformed:
     """A ``${...}`` that is not of the form ``${collection.name.attribute}``."""
 
@@ -62,25 +82,27 @@ class Malformed:
     def message(self) -> str:
         return (
             f"malformed reference `{self.text}`: write `${{collection.name.attribute}}`, "
-            "e.g. `${notebooks.etl.path}`, or `${secret:NAME}` for a secret "
+            "e.g. `${notebooks.etl.path}`, `${var.NAME}` for a variable, `${secret:NAME}` "
+            "for a secret "
             "(or `$${` for a literal `${`)"
         )
 
 
-def parse(inner: str) -> Reference | SecretRef | None:
-    """``"notebooks.etl.path"`` → a Reference, ``"secret:X"`` → a SecretRef; else None."""
+def parse(inner: str) -> Ref | None:
+    """``"notebooks.etl.path"`` → a Reference, ``"secret:X"`` → a SecretRef,
+    ``"var.X"`` → a VarRef; else None."""
     secret = _SECRET.match(inner.strip())
     if secret:
         return SecretRef(secret.group(1))
     parts = [p.strip() for p in inner.split(".")]
+    if len(parts) == 2 and parts[0] == "var" and _PART.match(parts[1]):
+        return VarRef(parts[1])
     if len(parts) != 3 or not all(_PART.match(p) for p in parts):
         return None
     return Reference(*parts)
 
 
-def references_in(
-    data: Any, path: FieldPath = ()
-) -> Iterator[tuple[FieldPath, Reference | SecretRef | Malformed]]:
+def references_in(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Ref | Malformed]]:
     """Every reference (or malformed one) in ``data``, with the path of its string."""
     if isinstance(data, str):
         for match in _TOKEN.finditer(data):
@@ -96,13 +118,21 @@ def references_in(
             yield from references_in(item, (*path, i))
 
 
-def substitute(data: Any, value_of: Callable[[Reference | SecretRef], str]) -> Any:
+def substitute(data: Any, value_of: Callable[[Ref], Any]) -> Any:
     """A copy of ``data`` with every reference replaced by ``value_of(reference)``.
 
-    ``$${`` becomes a literal ``${``. Call it only once every reference in
-    ``data`` is known to resolve.
+    A string that is one reference and nothing else becomes the value itself (a
+    variable may be a list, a mapping, a number); inside a longer string a value
+    is written as text (JSON for what is not a string). ``$${`` becomes a
+    literal ``${``. Call it only once every reference in ``data`` is known to
+    resolve.
     """
     if isinstance(data, str):
+        whole = _TOKEN.fullmatch(data)
+        if whole is not None and not whole.group(0).startswith("$$"):
+            ref = parse(whole.group(1))
+            if ref is not None:
+                return value_of(ref)
         return _TOKEN.sub(lambda m: _replacement(m, value_of), data)
     if isinstance(data, Mapping):
         return {key: substitute(value, value_of) for key, value in data.items()}
@@ -111,11 +141,14 @@ def substitute(data: Any, value_of: Callable[[Reference | SecretRef], str]) -> A
     return data
 
 
-def _replacement(match: re.Match[str], value_of: Callable[[Reference | SecretRef], str]) -> str:
+def _replacement(match: re.Match[str], value_of: Callable[[Ref], Any]) -> str:
     if match.group(0).startswith("$$"):
         return match.group(0)[1:]
     ref = parse(match.group(1))
-    return value_of(ref) if ref is not None else match.group(0)
+    if ref is None:
+        return match.group(0)
+    value = value_of(ref)
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def has_reference(value: Any) -> bool:

@@ -31,9 +31,10 @@ from reconciler.kinds.base import (
     Rule,
     TenantContext,
 )
-from reconciler.refs import Malformed, Reference, SecretRef, references_in, substitute
+from reconciler.refs import Malformed, Ref, Reference, SecretRef, VarRef, references_in, substitute
 from reconciler.secrets import mask_paths
 from reconciler.sources import Report, SourceDocument, validate
+from reconciler.variables import Presets
 from reconciler.yamlpos import FieldPath
 
 
@@ -43,7 +44,7 @@ class _Entry:
 
     key: ResourceKey
     doc: SourceDocument
-    references: list[tuple[FieldPath, Reference | SecretRef | Malformed]]
+    references: list[tuple[FieldPath, Ref | Malformed]]
     attributes: dict[str, str] | None = None  # None until resolved (or when invalid)
     depends_on: set[ResourceKey] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)  # secret values substituted into the spec
@@ -53,9 +54,18 @@ class TenantResolver:
     """Resolves the documents of one tenant; problems go to the shared report."""
 
     def __init__(
-        self, tenant: str, context: TenantContext | None, root: Path, report: Report
+        self,
+        tenant: str,
+        context: TenantContext | None,
+        root: Path,
+        report: Report,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        presets: Presets | None = None,
     ) -> None:
         self.tenant = tenant
+        self.variables = dict(variables or {})
+        self.presets = presets
         self.context = context
         self.report = report
         self.read_file = tenant_reader(root, report.folder(root))
@@ -112,7 +122,7 @@ class TenantResolver:
             self.report.extend(exc.problems)
             return tuple(sorted(self.entries))
 
-    def _target(self, ref: Reference | SecretRef | Malformed) -> ResourceKey | None:
+    def _target(self, ref: Ref | Malformed) -> ResourceKey | None:
         if not isinstance(ref, Reference) or ref.collection not in KINDS_BY_COLLECTION:
             return None
         return ResourceKey(self.tenant, KINDS_BY_COLLECTION[ref.collection].kind, ref.name)
@@ -137,13 +147,21 @@ class TenantResolver:
             entry.attributes = kind.attributes(self.context, name, model.spec)
             identity = kind.identity(self.context, name, model.spec)
             normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
+            kind.check_related(normalized, self.resources.values())
+            if self.presets is not None:
+                identity, normalized = kind.with_presets(identity, normalized, self.presets)
+                if "name" in entry.attributes:  # a target's name prefix renames the job
+                    entry.attributes["name"] = identity
         except FieldProblem as exc:
             self.report.add(doc, ("spec", *exc.path), exc.message)
             return
         lifecycle = _lifecycle(model.lifecycle)
+        known = set(normalized) | (
+            {*kind.spec_model.model_fields} - {"adopt"} if kind.kind == "Job" else set()
+        )
         for i, path in enumerate(lifecycle.get("ignore_changes", ())):
-            if path.split(".")[0] not in normalized:
-                fields = ", ".join(sorted(normalized))
+            if path.split(".")[0] not in known:
+                fields = ", ".join(sorted(known))
                 message = f"`{path}` is not a field of this {doc.kind} (fields: {fields})"
                 self.report.add(doc, ("lifecycle", "ignore_changes", i), message)
                 return
@@ -164,7 +182,9 @@ class TenantResolver:
             sensitive=sensitive,
         )
 
-    def _value(self, ref: Reference | SecretRef, entry: _Entry) -> str:
+    def _value(self, ref: Ref, entry: _Entry) -> Any:
+        if isinstance(ref, VarRef):
+            return self.variables[ref.name]
         if isinstance(ref, SecretRef):
             value = os.environ[ref.name]
             entry.secrets.add(value)
@@ -185,12 +205,20 @@ class TenantResolver:
             resolvable = resolvable and ready
         return resolvable
 
-    def _check_reference(
-        self, ref: Reference | SecretRef | Malformed, entry: _Entry
-    ) -> tuple[str | None, bool]:
+    def _check_reference(self, ref: Ref | Malformed, entry: _Entry) -> tuple[str | None, bool]:
         """(what is wrong with ``ref`` or None, whether it can be substituted now)."""
         if isinstance(ref, Malformed):
             return ref.message, False
+        if isinstance(ref, VarRef):
+            if ref.name in self.variables:
+                return None, True
+            names = sorted(self.variables)
+            return (
+                f"unknown variable `{ref.name}` in `{ref}`{did_you_mean(ref.name, names)}; "
+                "declare it under the Tenant's `variables` "
+                f"(variables: {', '.join(names) or 'none'})",
+                False,
+            )
         if isinstance(ref, SecretRef):
             if os.environ.get(ref.name):
                 return None, True

@@ -56,4 +56,21 @@ set -e
 step $BIN/reconciler apply examples --auto-approve
 step $BIN/reconciler plan examples --detailed-exitcode
 step $BIN/reconciler history --limit 3
+
+printf '\n\033[1m# The support agent asks the self-managed index: which article is about sending a product back?\033[0m\n'
+$BIN/python - <<'PY'
+import os, sys, httpx
+base = os.environ["MCP_SERVER_URL"] + "/agentprovision/v1/databricks"
+h = {"Authorization": f"Bearer {os.environ['MCP_API_KEY']}"}
+query = [0.8, 0.0, 0.2, 0.0, 0.0, 0.0, 0.3, 0.0]  # the agent's embedding of "how do I send this back?"
+body = {"tenant_id": "acme", "query_vector": query, "num_results": 3, "columns": ["id", "title"]}
+index = "agentprovision_acme.default.articles_index"
+found = httpx.post(f"{base}/vector-indexes/{index}/search", json=body, headers=h)
+found.raise_for_status()
+for rank, (article_id, title, score) in enumerate(found.json()["result"]["data_array"], 1):
+    print(f"{rank}. {title} (id {article_id}, score {score:.3f})")
+top = found.json()["result"]["data_array"][0][1]
+if top != "Returning an item":
+    sys.exit(f"expected 'Returning an item' first, got {top!r}")
+PY
 printf '\nDemo done: state in %s, emulator log in %s\n' "$WORK/state.db" "$WORK/emulator.log"

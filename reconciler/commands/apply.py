@@ -19,6 +19,7 @@ from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, gi
 from reconciler.commands.plan import (
     add_plan_options,
     check_targets,
+    load_options,
     load_selected,
     plan_options,
     refuse_failing,
@@ -68,7 +69,7 @@ def _positive_int(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     saved = load_saved_plan(args.path) if is_plan_file(args.path) else None
     source = saved.source if saved else args.path
-    tenants, broken = load_selected(source, args.tenant)
+    tenants, broken = load_selected(source, args.tenant, load_options(args))
     if not args.auto_approve and not sys.stdin.isatty():
         raise ReconcilerError(
             "refusing to apply without confirmation: standard input is not a terminal",

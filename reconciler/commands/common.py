@@ -10,12 +10,42 @@ import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.config import Settings
-from reconciler.mcp.client import ConnectorClient
-from reconciler.state import StateStore
+from reconciler.errors import ReconcilerError
+from reconciler.variables import LoadOptions, parse_var_options
+
+if TYPE_CHECKING:
+    from reconciler.mcp.client import ConnectorClient
+    from reconciler.state import StateStore
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+def add_variable_options(parser: argparse.ArgumentParser) -> None:
+    """``--target-env NAME`` and ``--var NAME=VALUE`` (see :mod:`reconciler.variables`)."""
+    parser.add_argument(
+        "--target-env",
+        metavar="NAME",
+        help="the deployment target of the tenants' `targets` (dev, prod, ...)",
+    )
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a variable (repeatable; beats RECONCILER_VAR_NAME and the target's value)",
+    )
+
+
+def load_options(args: argparse.Namespace) -> LoadOptions:
+    """The target and variables given on the command line."""
+    try:
+        variables = parse_var_options(getattr(args, "var", None) or [])
+    except ValueError as exc:
+        raise ReconcilerError(str(exc)) from None
+    return LoadOptions(target_env=getattr(args, "target_env", None), variables=variables)
 
 
 def add_path_argument(parser: argparse.ArgumentParser) -> None:
@@ -27,6 +57,9 @@ async def connected(
     settings: Settings | None = None,
 ) -> AsyncIterator[tuple[StateStore, ConnectorClient]]:
     """The state store and the connector client, both closed on the way out."""
+    from reconciler.mcp.client import ConnectorClient
+    from reconciler.state import StateStore
+
     settings = settings or Settings.from_env()
     url, key = settings.connector()
     store = StateStore.open(settings.database_url)

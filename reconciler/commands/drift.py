@@ -11,7 +11,14 @@ import asyncio
 import json
 from pathlib import Path
 
-from reconciler.commands.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, connected
+from reconciler.commands.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    add_variable_options,
+    connected,
+    load_options,
+)
 from reconciler.commands.plan import load_selected, report_failures
 from reconciler.config import Settings
 from reconciler.drift import DriftReport, observe_drifts
@@ -40,6 +47,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--history", action="store_true", help="show the recorded drift runs instead"
     )
     parser.add_argument("--limit", type=int, default=20, help="history entries to show")
+    add_variable_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         return _history(args)
     if args.path is None:
         raise ReconcilerError("drift needs a PATH", hint="reconciler drift examples/acme")
-    tenants, broken = load_selected(args.path, args.tenant)
+    tenants, broken = load_selected(args.path, args.tenant, load_options(args))
     report_failures(broken)
     reports = asyncio.run(_drift(tenants))
     if args.format == "json":

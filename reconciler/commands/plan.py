@@ -24,7 +24,9 @@ from reconciler.commands.common import (
     EXIT_ERROR,
     EXIT_OK,
     add_path_argument,
+    add_variable_options,
     connected,
+    load_options,
 )
 from reconciler.errors import PlanRefused, ReconcilerError, SpecError
 from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
@@ -35,11 +37,13 @@ from reconciler.reconcile import plan_tenants
 from reconciler.render.jsonout import render_plan_json
 from reconciler.render.markdown import render_plan_markdown, split_markdown
 from reconciler.render.text import make_console, render_plan
+from reconciler.variables import LoadOptions
 
 
 def add_plan_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by plan and apply."""
     add_path_argument(parser)
+    add_variable_options(parser)
     parser.add_argument(
         "--format", choices=("text", "json", "markdown"), default="text", help="output format"
     )
@@ -87,7 +91,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    tenants, broken = load_selected(args.path, args.tenant)
+    tenants, broken = load_selected(args.path, args.tenant, load_options(args))
     options = plan_options(args)
     plan = asyncio.run(_plan(tenants, options))
     report_failures(broken, plan.failed)
@@ -113,13 +117,13 @@ async def _plan(tenants: tuple[TenantDesired, ...], options: PlanOptions) -> Pla
 
 
 def load_selected(
-    path: Path, names: list[str]
+    path: Path, names: list[str], options: LoadOptions | None = None
 ) -> tuple[tuple[TenantDesired, ...], tuple[TenantProblems, ...]]:
     """The tenants that loaded (only ``names`` when given) and the folders that did not.
 
     When nothing loads at all, the problems are raised as one SpecError.
     """
-    result = load_tenants(path)
+    result = load_tenants(path, options)
     broken = tuple(f for f in result.failures if not names or f.tenant in (None, *names))
     if not result.tenants:
         raise SpecError(result.problems)

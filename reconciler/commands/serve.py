@@ -42,9 +42,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--max-backoff", type=float, default=600.0, help="longest wait after failures (s)"
     )
     parser.add_argument("--parallelism", type=int, default=10, help="steps at once per tenant")
+    parser.add_argument(
+        "--circuit-max-wait",
+        type=float,
+        default=60.0,
+        help="longest pause (s) before trying a failing connector again",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    import signal
+
     import uvicorn
 
     from reconciler.config import Settings
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         source=args.source, branch=args.branch, subdir=args.subdir, interval=args.interval,
         host=args.host, port=args.port, log_format=args.log_format, workdir=args.workdir,
         max_backoff=args.max_backoff, parallelism=args.parallelism, grace=args.grace,
+        circuit_max_wait=args.circuit_max_wait,
         policy=override,
     ).with_env()  # fmt: skip
     config.check()
@@ -89,6 +98,9 @@ def run(args: argparse.Namespace) -> int:
             access_log=False,
         )
     )
+    # uvicorn re-raises SIGTERM after its graceful shutdown; a no-op handler to fall back to
+    # makes a stop on SIGTERM what it is here: a clean exit with status 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     server.run()
     return 0 if server.started else 1
 

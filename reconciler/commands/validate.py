@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import argparse
 
-from reconciler.commands.common import EXIT_OK, add_path_argument
+from reconciler.commands.common import (
+    EXIT_OK,
+    add_path_argument,
+    add_variable_options,
+    load_options,
+)
 from reconciler.load import load_path
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("validate", help="check the spec documents, offline")
     add_path_argument(parser)
+    add_variable_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    tenants = load_path(args.path)
+    tenants = load_path(args.path, load_options(args))
     count = sum(len(t.resources) for t in tenants)
     print(f"{args.path}: {len(tenants)} tenant(s), {count} resource(s), no problems")
     return EXIT_OK

@@ -32,6 +32,7 @@ from reconciler.emulator import (
 from reconciler.emulator.errors import PROBLEM_JSON, ApiError, invalid, problem
 from reconciler.emulator.faults import FaultInjector, FaultMiddleware, Faults
 from reconciler.emulator.idempotency import IdempotencyCache, IdempotencyMiddleware
+from reconciler.emulator.ingest import QUERY_SECONDS
 from reconciler.emulator.middleware import Counters, EmulatorMiddleware, route_templates
 from reconciler.emulator.store import Store
 
@@ -121,13 +122,17 @@ def create_app(
     ready_delay: float = 1.0,
     state_file: Path | None = None,
     faults: Faults | None = None,
+    require_tenant: bool = False,
+    query_seconds: float | None = None,
 ) -> FastAPI:
     """A fresh emulator application.
 
     ``api_key`` is the Bearer key every call must carry; ``ready_delay`` is how
     many seconds long-running operations take to settle; ``state_file``, when
     given, is loaded at start and rewritten after every change; ``faults``
-    (default: none) says how the emulator misbehaves.
+    (default: none) says how the emulator misbehaves. ``require_tenant`` refuses
+    even the backend's calls that name no tenant; ``query_seconds`` bounds one
+    dataset query (default :data:`~reconciler.emulator.ingest.QUERY_SECONDS`).
     """
     app = FastAPI(
         title="AgentProvision MCP Databricks connector (emulator)",
@@ -139,6 +144,8 @@ def create_app(
     app.state.store = Store(state_file=state_file, ready_delay=ready_delay)
     app.state.api_key = api_key
     app.state.base_ready_delay = ready_delay
+    app.state.require_tenant = require_tenant
+    app.state.query_seconds = query_seconds if query_seconds is not None else QUERY_SECONDS
     app.state.faults = FaultInjector()
     app.state.idempotency = IdempotencyCache()
     apply_faults(app, faults or Faults())

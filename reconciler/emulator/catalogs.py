@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import Field
 
 from reconciler.emulator.common import (
     CREATOR,
@@ -20,6 +21,7 @@ from reconciler.emulator.common import (
     WORKSPACE_HOST,
     Body,
     IfMatch,
+    Properties,
     StoreDep,
     catalog_of,
     check_identifier,
@@ -37,14 +39,14 @@ router = APIRouter(tags=["catalogs"])
 class CatalogCreate(Body):
     tenant_id: str
     catalog_name: str
-    comment: str | None = None
-    properties: dict[str, str] | None = None
+    comment: str | None = Field(default=None, max_length=65_536)
+    properties: Properties = None
     managed_by: str | None = None
 
 
 class CatalogPatch(Body):
-    comment: str | None = None
-    properties: dict[str, str] | None = None
+    comment: str | None = Field(default=None, max_length=65_536)
+    properties: Properties = None
 
 
 def render_catalog(record: Record) -> dict[str, Any]:
@@ -94,6 +96,7 @@ def create_catalog(store: StoreDep, body: CatalogCreate) -> dict[str, Any]:
 
 @router.get("/databricks/catalogs/{tenant_id}")
 def get_catalog(store: StoreDep, tenant_id: str, response: Response) -> dict[str, Any]:
+    check_tenant(tenant_id)
     with store.lock:
         record = store.table("catalogs").get(tenant_id)
         if record is None:
@@ -105,6 +108,7 @@ def get_catalog(store: StoreDep, tenant_id: str, response: Response) -> dict[str
 def patch_catalog(
     store: StoreDep, tenant_id: str, body: CatalogPatch, if_match: IfMatch = None
 ) -> dict[str, Any]:
+    check_tenant(tenant_id)
     with store.mutate():
         record = store.table("catalogs").get(tenant_id)
         if record is None:
@@ -121,6 +125,7 @@ def patch_catalog(
 
 @router.delete("/databricks/catalogs/{tenant_id}")
 def delete_catalog(store: StoreDep, tenant_id: str, force: bool = Query(False)) -> dict[str, Any]:
+    check_tenant(tenant_id)
     with store.mutate():
         record = catalog_of(store, tenant_id)
         datasets = store.table("datasets")

@@ -34,6 +34,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=1.0,
         help="seconds a serving endpoint or index takes to become ready",
     )
+    parser.add_argument(
+        "--require-tenant",
+        action="store_true",
+        help="refuse also the AgentProvision backend's calls that name no tenant_id "
+        "(see specs/connector.md, Tenancy)",
+    )
     _add_fault_flags(parser)
 
 
@@ -97,5 +103,6 @@ def run(args: argparse.Namespace) -> int:
         state_file=args.state_file,
         ready_delay=args.ready_delay,
         faults=faults,
+        require_tenant=args.require_tenant,
     )
     return 0

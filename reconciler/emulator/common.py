@@ -11,7 +11,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.emulator.errors import ApiError, invalid, not_found
 from reconciler.emulator.store import Record, Store, etag_of
@@ -41,9 +41,13 @@ def get_store(request: Request) -> Store:
 
 
 def check_tenant(tenant_id: str) -> str:
-    """``tenant_id`` if it is well formed, else a 400."""
-    if not TENANT_ID.match(tenant_id):
-        raise invalid(f"tenant_id {tenant_id!r} is malformed (letters, digits, '-', '_', '.')")
+    """``tenant_id`` if it is well formed, else a 400 (the value is quoted only when short)."""
+    if not TENANT_ID.fullmatch(tenant_id):
+        shown = repr(tenant_id) if len(tenant_id) <= 128 else f"of {len(tenant_id)} characters"
+        raise invalid(
+            f"tenant_id {shown} is malformed: 1-128 letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit"
+        )
     return tenant_id
 
 
@@ -52,6 +56,25 @@ def check_identifier(value: str, what: str) -> str:
     if not IDENTIFIER.match(value):
         raise invalid(f"{what} {value!r} is not a valid identifier (letters, digits, '_', '-')")
     return value
+
+
+def named_tenant(request: Request, *given: str | None, unnamed_ok: bool = False) -> str | None:
+    """The tenant a call names, checked: ``given`` are the places it may be named (query
+    string, body); when several name it they must agree.
+
+    A call that names none is refused (400), except the AgentProvision backend's
+    calls that carry no tenant (``unnamed_ok``): they address an object by an id or
+    name unique in the workspace, whose owner is then the tenant, unless the emulator
+    runs with ``require_tenant`` (then they are refused too).
+    """
+    named = {t for t in given if t is not None}
+    if len(named) > 1:
+        raise invalid("tenant_id is given twice with different values (query string and body)")
+    if named:
+        return check_tenant(named.pop())
+    if unnamed_ok and not getattr(request.app.state, "require_tenant", False):
+        return None
+    raise invalid("tenant_id is required: name the tenant in the query string or the body")
 
 
 def enforce_tenant(record: Record, tenant_id: str | None, what: str) -> Record:
@@ -67,6 +90,18 @@ def catalog_of(store: Store, tenant_id: str) -> Record:
     if record is None:
         raise not_found(f"tenant {tenant_id!r} has no catalog; create it first")
     return record
+
+
+MAX_PROPERTIES = 1_000
+"""Properties a catalog (or a dataset) may carry; keys up to 255, values up to 4096 characters."""
+
+Properties = Annotated[
+    dict[
+        Annotated[str, Field(min_length=1, max_length=255)], Annotated[str, Field(max_length=4096)]
+    ]
+    | None,
+    Field(default=None, max_length=MAX_PROPERTIES),
+]
 
 
 StoreDep = Annotated[Store, Depends(get_store)]

@@ -22,13 +22,14 @@ import hashlib
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from pydantic import Field
 
 from reconciler.emulator import ingest, tables
 from reconciler.emulator.common import (
     Body,
     IfMatch,
+    Properties,
     StoreDep,
     catalog_of,
     check_identifier,
@@ -51,20 +52,20 @@ class DatasetCreate(Body):
     description: str | None = None
     columns: list[tables.ColumnIn] = Field(alias="schema")
     data: list[Any] | None = None
-    properties: dict[str, str] | None = None
+    properties: Properties = None
     managed_by: str | None = None
 
 
 class DatasetPatch(Body):
     description: str | None = None
-    properties: dict[str, str] | None = None
+    properties: Properties = None
     columns: list[tables.ColumnIn] | None = None
 
 
 class DatasetQuery(Body):
     tenant_id: str
     dataset_name: str
-    sql: str = Field(min_length=1)
+    sql: str = Field(min_length=1, max_length=100_000)
 
 
 def _key(tenant_id: str, schema: str, table: str) -> str:
@@ -84,7 +85,8 @@ def split_name(dataset_name: str, catalog_name: str | None = None) -> tuple[str,
 
 
 def find_dataset(store: Store, tenant_id: str, dataset_name: str) -> Record:
-    """The tenant's dataset record, or a 404."""
+    """The tenant's dataset record, or a 404 (a malformed tenant id is a 400)."""
+    check_tenant(tenant_id)
     catalog = store.table("catalogs").get(tenant_id)
     schema, table = split_name(dataset_name, catalog["catalog_name"] if catalog else None)
     record = store.table("datasets").get(_key(tenant_id, schema, table))
@@ -237,7 +239,7 @@ def upload_dataset(
 
 
 @router.post("/databricks/datasets/query")
-def query_dataset(store: StoreDep, body: DatasetQuery) -> dict[str, Any]:
+def query_dataset(store: StoreDep, body: DatasetQuery, request: Request) -> dict[str, Any]:
     with store.lock:
         record = find_dataset(store, body.tenant_id, body.dataset_name)
         columns, rows = record["columns"], list(record["_rows"])
@@ -246,4 +248,5 @@ def query_dataset(store: StoreDep, body: DatasetQuery) -> dict[str, Any]:
             record["table_path"],
             f"{record['schema_name']}.{record['table_name']}",
         ]
-    return ingest.run_query(body.sql, table, qualifiers, columns, rows)
+    seconds = float(getattr(request.app.state, "query_seconds", ingest.QUERY_SECONDS))
+    return ingest.run_query(body.sql, table, qualifiers, columns, rows, seconds=seconds)

@@ -95,6 +95,9 @@ def parse_upload(content: bytes, file_format: str) -> ParsedFile:
     parser = PARSERS.get(file_format.lower())
     if parser is None:
         raise invalid(f"format must be one of {', '.join(FORMATS)}")
+    if file_format in ("csv", "json") and b"\x00" in content:
+        line = content[: content.index(b"\x00")].count(b"\n") + 1
+        raise invalid(f"the {file_format} file holds a NUL byte (line {line}); text files cannot")
     try:
         return parser(content)
     except UnicodeDecodeError:
@@ -108,6 +111,11 @@ def parse_upload(content: bytes, file_format: str) -> ParsedFile:
 
 
 # ---- queries ----------------------------------------------------------------------------
+
+QUERY_SECONDS = 5.0
+"""How long one query may run before it is stopped (``create_app(query_seconds=...)``)."""
+MAX_ROWS = 10_000
+MAX_VALUE_BYTES = 10 * 1024 * 1024
 
 READ_ONLY = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
 
@@ -144,14 +152,28 @@ def _value(name: str, value: Any, booleans: set[str], complex_names: set[str]) -
     return value
 
 
+def _bounded(connection: sqlite3.Connection, seconds: float) -> None:
+    """Abort the statement once it has run ``seconds`` (checked every few thousand steps),
+    and cap the size of any value (a runaway string or blob)."""
+    deadline = time.perf_counter() + seconds
+    connection.set_progress_handler(lambda: int(time.perf_counter() > deadline), 10_000)
+    connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+
+
 def run_query(
     sql: str,
     table: str,
     qualifiers: list[str],
     columns: list[dict[str, Any]],
     rows: list[list[Any]],
+    *,
+    seconds: float = QUERY_SECONDS,
 ) -> dict[str, Any]:
-    """Run a read-only query over one table's rows; the contract's query answer."""
+    """Run a read-only query over one table's rows; the contract's query answer.
+
+    Bounded: a query running longer than ``seconds`` or answering more than
+    :data:`MAX_ROWS` rows is refused with a 400 (and stops using the CPU).
+    """
     statement = sql.strip().rstrip(";").strip()
     if not READ_ONLY.match(statement) or ";" in statement:
         raise invalid("only a single SELECT (or WITH ... SELECT) statement can be queried")
@@ -165,13 +187,23 @@ def run_query(
         if complex_at:
             rows = [_as_text(row, complex_at) for row in rows]
         connection.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+        _bounded(connection, seconds)
         cursor = connection.execute(_rewrite(statement, table, qualifiers))
         result_columns = [d[0] for d in cursor.description or ()]
-        fetched = cursor.fetchmany(10_000)
+        fetched = cursor.fetchmany(MAX_ROWS + 1)
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc):
+            raise invalid(
+                f"query stopped after {seconds:g} s: it runs too long (a recursive CTE "
+                "without an end?); narrow it"
+            ) from None
+        raise invalid(f"query failed: {exc}") from None
     except sqlite3.Error as exc:
         raise invalid(f"query failed: {exc}") from None
     finally:
         connection.close()
+    if len(fetched) > MAX_ROWS:
+        raise invalid(f"the query answers more than {MAX_ROWS} rows; add a LIMIT")
     booleans = {c["name"] for c in columns if c["type_text"] == "boolean"}
     complex_names = {c["name"] for c in columns if c["type_name"] in COMPLEX}
     result = [

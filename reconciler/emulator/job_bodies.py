@@ -1,9 +1,9 @@
 """Request bodies of the job routes, for the OpenAPI document.
 
-The job routes read their bodies as raw JSON and check them by hand
-(:mod:`reconciler.emulator.jobspec`), because Jobs 2.2 has more optional
-settings than a closed model should list. These models document the shape
-the contract names; other documented Jobs settings pass through.
+The job routes read their bodies as raw JSON and check them against the whole
+Jobs 2.2 ``JobSettings`` shape (:mod:`reconciler.emulator.jobspec`, from the
+table generated from databricks-sdk). These models document the main fields;
+every other ``JobSettings`` field is accepted and checked, unknown ones are a 400.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class NotebookTaskIn(BaseModel):
 
 
 class TaskIn(BaseModel):
-    """A Jobs 2.2 task; other documented task fields pass through."""
+    """A Jobs 2.2 task; every other ``Task`` field of JobSettings is accepted and checked."""
 
     model_config = ConfigDict(extra="allow")
     task_key: str
@@ -42,7 +42,7 @@ class ScheduleIn(BaseModel):
 
 
 class JobSettingsIn(BaseModel):
-    """Jobs 2.2 settings; other documented settings pass through, unknown ones are a 400."""
+    """Jobs 2.2 settings; every ``JobSettings`` field is accepted and checked, unknown ones are a 400."""
 
     model_config = ConfigDict(extra="allow")
     name: str
@@ -54,9 +54,19 @@ class JobSettingsIn(BaseModel):
     email_notifications: dict[str, Any] | None = None
 
 
+class AccessControl(BaseModel):
+    """Who may do what with the job: exactly one principal."""
+
+    permission_level: Literal["CAN_MANAGE", "CAN_MANAGE_RUN", "CAN_VIEW", "IS_OWNER"]
+    user_name: str | None = None
+    group_name: str | None = None
+    service_principal_name: str | None = None
+
+
 class JobCreate(JobSettingsIn):
     tenant_id: str
     managed_by: str | None = None
+    access_control_list: list[AccessControl] | None = None
 
 
 class JobReset(BaseModel):
@@ -65,3 +75,6 @@ class JobReset(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tenant_id: str | None = None
     new_settings: JobSettingsIn
+    access_control_list: list[AccessControl] | None = Field(
+        default=None, description="Replaces the job's access control list when given."
+    )

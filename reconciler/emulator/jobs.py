@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi import Body as JsonBody
 
 from reconciler.emulator import jobspec, runs
@@ -24,6 +24,7 @@ from reconciler.emulator.common import (
     check_tenant,
     deleted,
     enforce_tenant,
+    named_tenant,
     with_etag,
 )
 from reconciler.emulator.errors import invalid, not_found
@@ -31,6 +32,8 @@ from reconciler.emulator.paging import PageDep, paginate_owned
 from reconciler.emulator.store import Record, Store, now, to_ms, view
 
 router = APIRouter(tags=["jobs"])
+ACL = "access_control_list"
+"""Who may see, run and manage a job; set on create and reset, returned by get."""
 
 
 class JobRun(Body):
@@ -74,7 +77,8 @@ def create_job(store: StoreDep, body: Annotated[dict[str, Any], JsonBody()]) -> 
     managed_by = body.get("managed_by")
     if managed_by is not None and not isinstance(managed_by, str):
         raise invalid("managed_by must be a string")
-    raw = {k: v for k, v in body.items() if k not in ("tenant_id", "managed_by")}
+    raw = {k: v for k, v in body.items() if k not in ("tenant_id", "managed_by", ACL)}
+    acl = jobspec.access_control_list(body.get(ACL))
     with store.mutate():
         settings = jobspec.normalize_settings(raw, notebook_checker(store, tenant_id))
         job_id = store.next("job_id") + 100_000
@@ -88,6 +92,8 @@ def create_job(store: StoreDep, body: Annotated[dict[str, Any], JsonBody()]) -> 
             "managed_by": managed_by,
             "settings": settings,
         }
+        if acl is not None:
+            record[ACL] = acl
         store.insert("jobs", str(job_id), record)
     return {"job_id": job_id, "job_url": f"{WORKSPACE_HOST}/jobs/{job_id}", "created_time": created}
 
@@ -100,14 +106,22 @@ def list_jobs(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
 
 @router.get("/databricks/jobs/{job_id}")
 def get_job(
-    store: StoreDep, job_id: int, response: Response, tenant_id: str | None = None
+    store: StoreDep,
+    request: Request,
+    job_id: int,
+    response: Response,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id, unnamed_ok=True)
     with store.lock:
         return with_etag(response, view(find_job(store, job_id, tenant_id)))
 
 
 @router.delete("/databricks/jobs/{job_id}")
-def delete_job(store: StoreDep, job_id: int, tenant_id: str | None = None) -> dict[str, Any]:
+def delete_job(
+    store: StoreDep, request: Request, job_id: int, tenant_id: str | None = None
+) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id, unnamed_ok=True)
     with store.mutate():
         record = find_job(store, job_id, tenant_id)
         del store.table("jobs")[str(job_id)]
@@ -122,27 +136,40 @@ def reset_job(
     store: StoreDep,
     job_id: int,
     body: Annotated[dict[str, Any], JsonBody()],
+    request: Request,
     if_match: IfMatch = None,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
-    tenant_id = body.get("tenant_id")
-    if tenant_id is not None and not isinstance(tenant_id, str):
+    named = body.get("tenant_id")
+    if named is not None and not isinstance(named, str):
         raise invalid("tenant_id must be a string")
-    unknown = set(body) - {"tenant_id", "new_settings", "job_id"}
+    tenant_id = named_tenant(request, tenant_id, named)
+    unknown = set(body) - {"tenant_id", "new_settings", "job_id", ACL}
     if unknown or "new_settings" not in body:
-        raise invalid("reset takes {tenant_id, new_settings}")
+        raise invalid("reset takes {tenant_id, new_settings, access_control_list}")
+    acl = jobspec.access_control_list(body.get(ACL))
     with store.mutate():
         record = find_job(store, job_id, tenant_id)
         check_if_match(if_match, record, f"job {job_id}")
         checker = notebook_checker(store, record["tenant_id"])
         record["settings"] = jobspec.normalize_settings(body["new_settings"], checker)
+        if acl is not None:
+            record[ACL] = acl
     return {}
 
 
 @router.post("/databricks/jobs/{job_id}/run")
-def run_job(store: StoreDep, job_id: int, body: JobRun | None = None) -> dict[str, Any]:
+def run_job(
+    store: StoreDep,
+    request: Request,
+    job_id: int,
+    body: JobRun | None = None,
+    tenant_id: str | None = None,
+) -> dict[str, Any]:
     body = body or JobRun()
+    tenant_id = named_tenant(request, tenant_id, body.tenant_id)
     with store.mutate():
-        job = find_job(store, job_id, body.tenant_id)
+        job = find_job(store, job_id, tenant_id)
         run = runs.start_job_run(store, job, dict(body.job_parameters or {}))
     return {
         "run_id": run["run_id"],
@@ -155,9 +182,11 @@ def run_job(store: StoreDep, job_id: int, body: JobRun | None = None) -> dict[st
 def list_job_runs(
     store: StoreDep,
     job_id: int,
+    request: Request,
     limit: int = Query(25, ge=1, le=1000),
     tenant_id: str | None = None,
 ) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id, unnamed_ok=True)
     with store.lock:
         find_job(store, job_id, tenant_id)
         return {"runs": runs.job_runs(store, job_id, limit)}

@@ -1,18 +1,21 @@
 """Validation and server defaults of Jobs 2.2 settings.
 
-Settings arrive as plain JSON objects (Jobs has too many optional fields for a
-closed model). :func:`normalize_settings` checks the fields the connector
-contract names, passes the other documented Jobs 2.2 settings through
-unchanged, refuses unknown ones, and fills the defaults Databricks fills:
+Settings arrive as plain JSON objects and are checked against the whole
+``JobSettings`` shape (the table generated from databricks-sdk's dataclasses,
+``reconciler/kinds/job_settings.json``): every field known, of its type, enums
+within their values, required fields present. Then the rules Databricks keeps
+across fields, each refused with INVALID_ARGUMENT and a message naming the
+task: a task has exactly one task type; ``depends_on`` names tasks of the job
+and forms no cycle; a ``job_cluster_key`` / ``environment_key`` is defined by
+the job; at most 1,000 tasks; a workspace notebook task names a notebook of
+the same tenant. The defaults Databricks fills are filled:
 
 - job: ``max_concurrent_runs`` 1, ``timeout_seconds`` 0, ``tags`` {},
   ``email_notifications`` {}, ``format`` ``MULTI_TASK``;
-- schedule: ``timezone_id`` ``UTC``, ``pause_status`` ``UNPAUSED``;
-- task: ``timeout_seconds`` 0, ``run_if`` ``ALL_SUCCESS``,
-  ``notebook_task.source`` ``WORKSPACE``.
-
-Workspace notebook tasks must name a notebook of the same tenant; task keys
-are unique and ``depends_on`` must form an acyclic graph over the job's tasks.
+- schedule, continuous, trigger: ``pause_status`` ``UNPAUSED``
+  (a schedule's ``timezone_id`` ``UTC``);
+- task: ``timeout_seconds`` 0, ``run_if`` ``ALL_SUCCESS``, ``notebook_task.source``
+  ``GIT`` with a ``git_source``, else ``WORKSPACE``.
 """
 
 from __future__ import annotations
@@ -22,180 +25,164 @@ from collections.abc import Callable
 from typing import Any
 
 from reconciler.emulator.errors import invalid
+from reconciler.kinds.job_models import MAX_TASKS, TABLE, TASK_TYPES, check_task_graph
 
-PASS_THROUGH_SETTINGS = frozenset(
-    {
-        "description", "webhook_notifications", "notification_settings", "continuous",
-        "trigger", "job_clusters", "environments", "parameters", "queue", "run_as",
-        "git_source", "health", "deployment", "edit_mode", "budget_policy_id",
-        "performance_target",
-    }
-)  # fmt: skip
-PASS_THROUGH_TASK = frozenset(
-    {
-        "description", "existing_cluster_id", "new_cluster", "job_cluster_key",
-        "environment_key", "libraries", "min_retry_interval_millis", "retry_on_timeout",
-        "disabled", "email_notifications", "webhook_notifications", "notification_settings",
-        "health", "spark_python_task", "python_wheel_task", "sql_task", "pipeline_task",
-        "run_job_task", "dbt_task", "condition_task", "for_each_task", "spark_jar_task",
-        "spark_submit_task",
-    }
-)  # fmt: skip
-RUN_IF = ("ALL_SUCCESS", "AT_LEAST_ONE_SUCCESS", "NONE_FAILED", "ALL_DONE",
-          "AT_LEAST_ONE_FAILED", "ALL_FAILED")  # fmt: skip
 TASK_KEY = re.compile(r"^[\w\-.]{1,100}$")
+SCALARS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+}
+
+FILLED = {("JobSettings", "name"), ("CronSchedule", "timezone_id")}
+"""Required fields the server fills or checks on its own (the name has its own message)."""
 
 NotebookExists = Callable[[str], bool]
 
 
-def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    if isinstance(value, bool) and kind in (int, (int,)):
-        raise invalid(f"{where} must be an integer")
-    if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise invalid(f"{where} must be of type {names}")
-    return value
+def check_shape(value: Any, spec: Any, where: str) -> None:
+    """``value`` has the shape ``spec`` (a type from the table), or a 400 naming ``where``."""
+    if isinstance(spec, str):
+        allowed = SCALARS[spec]
+        if not isinstance(value, allowed) or (spec != "bool" and isinstance(value, bool)):
+            raise invalid(f"{where} must be of type {spec}")
+    elif "list" in spec:
+        if not isinstance(value, list):
+            raise invalid(f"{where} must be a list")
+        for i, item in enumerate(value):
+            check_shape(item, spec["list"], f"{where}[{i}]")
+    elif "dict" in spec:
+        if not isinstance(value, dict):
+            raise invalid(f"{where} must be an object")
+        for key, item in value.items():
+            check_shape(item, spec["dict"], f"{where}.{key}")
+    elif "enum" in spec:
+        options = TABLE["enums"][spec["enum"]]
+        if value not in options:
+            raise invalid(f"{where} must be one of {', '.join(options)}")
+    else:
+        _check_model(value, spec["model"], where)
 
 
-def _non_negative(value: Any, where: str, minimum: int = 0) -> int:
-    number = _expect(value, int, where)
-    if number < minimum:
-        raise invalid(f"{where} must be >= {minimum}")
-    return int(number)
-
-
-def _string_map(value: Any, where: str) -> dict[str, str]:
-    mapping = _expect(value, dict, where)
-    for key, item in mapping.items():
-        _expect(item, str, f"{where}.{key}")
-    return dict(mapping)
-
-
-def _schedule(raw: Any) -> dict[str, Any]:
-    schedule = dict(_expect(raw, dict, "schedule"))
-    unknown = set(schedule) - {"quartz_cron_expression", "timezone_id", "pause_status"}
+def _check_model(value: Any, model: str, where: str) -> None:
+    if not isinstance(value, dict):
+        raise invalid(f"{where} must be an object")
+    fields = TABLE["models"][model]["fields"]
+    unknown = sorted(set(value) - set(fields))
     if unknown:
-        raise invalid(f"schedule has unknown field(s): {', '.join(sorted(unknown))}")
-    cron = _expect(schedule.get("quartz_cron_expression"), str, "schedule.quartz_cron_expression")
-    if len(cron.split()) not in (6, 7):
-        raise invalid(f"schedule.quartz_cron_expression {cron!r} needs 6 or 7 fields")
-    schedule.setdefault("timezone_id", "UTC")
-    _expect(schedule["timezone_id"], str, "schedule.timezone_id")
-    schedule.setdefault("pause_status", "UNPAUSED")
-    if schedule["pause_status"] not in ("PAUSED", "UNPAUSED"):
-        raise invalid("schedule.pause_status must be PAUSED or UNPAUSED")
-    return schedule
+        raise invalid(f"{where} has unknown field(s): {', '.join(unknown)}")
+    for name, info in fields.items():
+        if name in value and value[name] is not None:
+            check_shape(value[name], info["type"], f"{where}.{name}" if where else name)
+        elif info["required"] and (model, name) not in FILLED:
+            raise invalid(f"{where + '.' if where else ''}{name} is required")
 
 
-def _notebook_task(raw: Any, where: str, exists: NotebookExists) -> dict[str, Any]:
-    task = dict(_expect(raw, dict, where))
-    unknown = set(task) - {"notebook_path", "base_parameters", "source", "warehouse_id"}
-    if unknown:
-        raise invalid(f"{where} has unknown field(s): {', '.join(sorted(unknown))}")
-    path = _expect(task.get("notebook_path"), str, f"{where}.notebook_path")
-    if "base_parameters" in task:
-        task["base_parameters"] = _string_map(task["base_parameters"], f"{where}.base_parameters")
-    task.setdefault("source", "WORKSPACE")
-    if task["source"] not in ("WORKSPACE", "GIT"):
-        raise invalid(f"{where}.source must be WORKSPACE or GIT")
-    if task["source"] == "WORKSPACE" and not exists(path):
-        raise invalid(f"{where}.notebook_path {path!r} is not a notebook of this tenant")
-    return task
-
-
-def _depends_on(raw: Any, where: str) -> list[dict[str, Any]]:
-    items = _expect(raw, list, where)
-    result = []
-    for number, item in enumerate(items):
-        entry = dict(_expect(item, dict, f"{where}[{number}]"))
-        _expect(entry.get("task_key"), str, f"{where}[{number}].task_key")
-        result.append(entry)
-    return result
-
-
-def _task(raw: Any, where: str, exists: NotebookExists) -> dict[str, Any]:
-    task = dict(_expect(raw, dict, where))
-    known = {"task_key", "depends_on", "notebook_task", "timeout_seconds", "max_retries", "run_if"}
-    unknown = set(task) - known - PASS_THROUGH_TASK
-    if unknown:
-        raise invalid(f"{where} has unknown field(s): {', '.join(sorted(unknown))}")
-    key = _expect(task.get("task_key"), str, f"{where}.task_key")
+def _task(task: dict[str, Any], where: str, exists: NotebookExists, git: bool) -> None:
+    key = task["task_key"]
     if not TASK_KEY.match(key):
         raise invalid(f"{where}.task_key {key!r} must be 1-100 letters, digits, '_', '-', '.'")
-    if "depends_on" in task:
-        task["depends_on"] = _depends_on(task["depends_on"], f"{where}.depends_on")
-    if "notebook_task" in task:
-        task["notebook_task"] = _notebook_task(
-            task["notebook_task"], f"{where}.notebook_task", exists
-        )
-    elif not any(k.endswith("_task") for k in task):
-        raise invalid(f"{where} needs a notebook_task (or another task type)")
-    task["timeout_seconds"] = _non_negative(
-        task.get("timeout_seconds", 0), f"{where}.timeout_seconds"
-    )
-    if "max_retries" in task:
-        _non_negative(task["max_retries"], f"{where}.max_retries", minimum=-1)
+    kinds = [t for t in TASK_TYPES if task.get(t) is not None]
+    if len(kinds) != 1:
+        what = ", ".join(kinds) or "none"
+        raise invalid(f"task {key!r} must have exactly one task type; it has {what}")
+    for field, minimum in (("timeout_seconds", 0), ("max_retries", -1)):
+        if task.get(field, 0) < minimum:
+            raise invalid(f"{where}.{field} must be >= {minimum}")
+    task.setdefault("timeout_seconds", 0)
     task.setdefault("run_if", "ALL_SUCCESS")
-    if task["run_if"] not in RUN_IF:
-        raise invalid(f"{where}.run_if must be one of {', '.join(RUN_IF)}")
-    return task
+    notebook = task.get("notebook_task")
+    if notebook is not None:
+        notebook.setdefault("source", "GIT" if git else "WORKSPACE")
+        path = notebook["notebook_path"]
+        if notebook["source"] == "WORKSPACE" and not exists(path):
+            raise invalid(
+                f"{where}.notebook_task.notebook_path {path!r} is not a notebook of this tenant"
+            )
+    inner = (task.get("for_each_task") or {}).get("task")
+    if inner is not None:
+        _task(inner, f"{where}.for_each_task.task", exists, git)
 
 
-def _check_graph(tasks: list[dict[str, Any]]) -> None:
+def _check_graph(settings: dict[str, Any]) -> None:
+    tasks = settings["tasks"]
+    if len(tasks) > MAX_TASKS:
+        raise invalid(f"a job has at most {MAX_TASKS} tasks; this one has {len(tasks)}")
     keys = [t["task_key"] for t in tasks]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise invalid(f"task keys must be unique: {', '.join(duplicates)}")
-    edges = {t["task_key"]: [d["task_key"] for d in t.get("depends_on", [])] for t in tasks}
-    for key, needs in edges.items():
-        for need in needs:
-            if need not in edges or need == key:
-                raise invalid(f"task {key!r} depends on {need!r}, which is not another task")
-    state: dict[str, int] = {}
-
-    def visit(key: str) -> None:
-        if state.get(key) == 1:
-            raise invalid(f"task dependencies form a cycle through {key!r}")
-        if state.get(key) == 2:
-            return
-        state[key] = 1
-        for need in edges[key]:
-            visit(need)
-        state[key] = 2
-
-    for key in edges:
-        visit(key)
+    for field, collection in (
+        ("job_cluster_key", "job_clusters"),
+        ("environment_key", "environments"),
+    ):
+        defined = {c[field] for c in settings.get(collection) or ()}
+        for task in tasks:
+            if task.get(field) is not None and task[field] not in defined:
+                raise invalid(
+                    f"task {task['task_key']!r}: {field} {task[field]!r} is not defined in {collection}"
+                )
+    edges = {t["task_key"]: [d["task_key"] for d in t.get("depends_on") or ()] for t in tasks}
+    try:
+        check_task_graph(edges)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
 
 
 def normalize_settings(raw: Any, exists: NotebookExists) -> dict[str, Any]:
     """Checked settings with the server defaults filled in, or a 400."""
-    settings = dict(_expect(raw, dict, "settings"))
-    known = {"name", "tasks", "schedule", "max_concurrent_runs", "timeout_seconds", "tags",
-             "email_notifications", "format"}  # fmt: skip
-    unknown = set(settings) - known - PASS_THROUGH_SETTINGS
-    if unknown:
-        raise invalid(f"unknown job setting(s): {', '.join(sorted(unknown))}")
-    name = _expect(settings.get("name"), str, "name")
-    if not name.strip() or len(name) > 4096:
+    if not isinstance(raw, dict):
+        raise invalid("settings must be an object")
+    settings = {k: v for k, v in raw.items() if v is not None}
+    _check_model(settings, "JobSettings", "")
+    name = settings.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 4096:
         raise invalid("name must be 1-4096 characters")
-    tasks = _expect(settings.get("tasks", []), list, "tasks")
-    settings["tasks"] = [_task(t, f"tasks[{i}]", exists) for i, t in enumerate(tasks)]
-    _check_graph(settings["tasks"])
-    if settings.get("schedule") is not None:
-        settings["schedule"] = _schedule(settings["schedule"])
-    else:
-        settings.pop("schedule", None)
-    settings["max_concurrent_runs"] = _non_negative(
-        settings.get("max_concurrent_runs", 1), "max_concurrent_runs"
-    )
-    settings["timeout_seconds"] = _non_negative(
-        settings.get("timeout_seconds", 0), "timeout_seconds"
-    )
-    settings["tags"] = _string_map(settings.get("tags", {}), "tags")
-    settings["email_notifications"] = dict(
-        _expect(settings.get("email_notifications", {}), dict, "email_notifications")
-    )
+    settings.setdefault("tasks", [])
+    git = bool(settings.get("git_source"))
+    for i, task in enumerate(settings["tasks"]):
+        _task(task, f"tasks[{i}]", exists, git)
+    _check_graph(settings)
+    if "schedule" in settings:
+        cron = settings["schedule"]["quartz_cron_expression"]
+        if len(cron.split()) not in (6, 7):
+            raise invalid(f"schedule.quartz_cron_expression {cron!r} needs 6 or 7 fields")
+        settings["schedule"].setdefault("timezone_id", "UTC")
+    for pausable in ("schedule", "continuous", "trigger"):
+        if pausable in settings:
+            settings[pausable].setdefault("pause_status", "UNPAUSED")
+    for field, minimum in (("max_concurrent_runs", 0), ("timeout_seconds", 0)):
+        if settings.get(field, 0) < minimum:
+            raise invalid(f"{field} must be >= {minimum}")
+    settings.setdefault("max_concurrent_runs", 1)
+    settings.setdefault("timeout_seconds", 0)
+    settings.setdefault("tags", {})
+    settings.setdefault("email_notifications", {})
     settings.setdefault("format", "MULTI_TASK")
-    if settings["format"] not in ("MULTI_TASK", "SINGLE_TASK"):
-        raise invalid("format must be MULTI_TASK or SINGLE_TASK")
     return settings
+
+
+ACL_LEVELS = ("CAN_MANAGE", "CAN_MANAGE_RUN", "CAN_VIEW", "IS_OWNER")
+PRINCIPALS = ("user_name", "group_name", "service_principal_name")
+
+
+def access_control_list(raw: Any) -> list[dict[str, str]] | None:
+    """A checked access control list (None when not given), or a 400."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise invalid("access_control_list must be a list")
+    result = []
+    for i, entry in enumerate(raw):
+        where = f"access_control_list[{i}]"
+        if not isinstance(entry, dict) or set(entry) - {"permission_level", "level", *PRINCIPALS}:
+            raise invalid(f"{where} takes permission_level and one of {', '.join(PRINCIPALS)}")
+        level = entry.get("permission_level", entry.get("level"))
+        if level not in ACL_LEVELS:
+            raise invalid(f"{where}.permission_level must be one of {', '.join(ACL_LEVELS)}")
+        named = [p for p in PRINCIPALS if isinstance(entry.get(p), str)]
+        if len(named) != 1:
+            raise invalid(f"{where} names exactly one of {', '.join(PRINCIPALS)}")
+        result.append({named[0]: entry[named[0]], "permission_level": level})
+    return result

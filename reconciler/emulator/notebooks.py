@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
 from reconciler.emulator import runs
@@ -28,6 +28,7 @@ from reconciler.emulator.common import (
     check_if_match,
     check_tenant,
     deleted,
+    named_tenant,
     with_etag,
 )
 from reconciler.emulator.errors import already_exists, invalid, not_found
@@ -68,8 +69,16 @@ def check_language(language: str) -> str:
     return upper
 
 
+MAX_PATH = 4096
+"""Longest workspace path accepted (characters)."""
+
+
 def check_path(path: str) -> str:
     """An absolute, normalised workspace path, or a 400."""
+    if len(path) > MAX_PATH:
+        raise invalid(f"notebook path is {len(path)} characters long; at most {MAX_PATH}")
+    if "\x00" in path or any(ord(c) < 32 for c in path):
+        raise invalid("notebook path holds a NUL or control character")
     parts = path.split("/")
     if (
         not path.startswith("/")
@@ -77,6 +86,19 @@ def check_path(path: str) -> str:
         or any(p in ("", ".", "..") for p in parts[1:])
     ):
         raise invalid(f"notebook path {path!r} must be absolute, without '.', '..' or '//'")
+    return path
+
+
+def tenant_folder(tenant_id: str) -> str:
+    """The workspace folder a tenant's notebooks live in (its namespace)."""
+    return f"/Workspace/AgentProvision/{tenant_id}/"
+
+
+def check_namespace(path: str, tenant_id: str) -> str:
+    """``path`` if it lies in the tenant's workspace folder, else a 400."""
+    folder = tenant_folder(tenant_id)
+    if not check_path(path).startswith(folder):
+        raise invalid(f"notebook path {path!r} is outside the tenant's folder {folder}")
     return path
 
 
@@ -89,7 +111,9 @@ def render_notebook(record: Record, *, with_content: bool = False) -> dict[str, 
 
 def find_notebook(store: Store, tenant_id: str | None, path: str) -> Record:
     """The tenant's notebook at ``path``, or a 404 (also for another tenant's)."""
-    record = store.table("notebooks").get(path)
+    if tenant_id is not None:
+        check_tenant(tenant_id)
+    record = store.table("notebooks").get(check_path(path))
     if record is None or (tenant_id is not None and record["tenant_id"] != tenant_id):
         raise not_found(f"notebook {path!r} not found")
     return record
@@ -125,7 +149,7 @@ def create_notebook(store: StoreDep, body: NotebookCreate) -> dict[str, Any]:
     if "/" in body.name:
         raise invalid("name must not contain '/'; give a full path in 'path' instead")
     language = check_language(body.language)
-    path = check_path(body.path or f"/Workspace/AgentProvision/{body.tenant_id}/{body.name}")
+    path = check_namespace(body.path or tenant_folder(body.tenant_id) + body.name, body.tenant_id)
     with store.mutate():
         existing = store.table("notebooks").get(path)
         if existing is not None:
@@ -147,8 +171,10 @@ def list_notebooks(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, 
 
 
 @router.get("/databricks/notebooks/runs/{run_id}")
-def get_notebook_run(store: StoreDep, run_id: int, tenant_id: str | None = None) -> dict[str, Any]:
-    return runs.read_run(store, run_id, tenant_id)
+def get_notebook_run(
+    store: StoreDep, request: Request, run_id: int, tenant_id: str | None = None
+) -> dict[str, Any]:
+    return runs.read_run(store, run_id, named_tenant(request, tenant_id, unnamed_ok=True))
 
 
 @router.post("/databricks/notebooks/execute")

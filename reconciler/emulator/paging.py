@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
+from reconciler.emulator.common import check_tenant
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.store import Record, Store
 
@@ -73,7 +74,9 @@ def paginate_owned(
     render: Callable[[Record], dict[str, Any]],
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the tenant's objects in ``collection``, read through the store's
-    per-tenant index: the cost is one page, whatever the size of the workspace."""
+    per-tenant index: the cost is one page, whatever the size of the workspace.
+    A malformed ``tenant_id`` is a 400."""
+    check_tenant(tenant_id)
     listing = f"{collection}:{tenant_id}"
     after = _decode(listing, page.token) if page.token else 0
     with store.lock:

@@ -30,7 +30,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from reconciler.emulator.common import WORKSPACE_HOST, Body, StoreDep, enforce_tenant
+from reconciler.emulator.common import WORKSPACE_HOST, Body, StoreDep, enforce_tenant, named_tenant
 from reconciler.emulator.errors import invalid, not_found
 from reconciler.emulator.run_timeline import Pace, Timeline, queue_begin, run_state, task_state
 from reconciler.emulator.run_timeline import timeline as plan_timeline
@@ -344,15 +344,22 @@ def job_runs(store: Store, job_id: int, limit: int) -> list[dict[str, Any]]:
 
 
 @router.get("/databricks/runs/{run_id}")
-def get_run(store: StoreDep, run_id: int, tenant_id: str | None = None) -> dict[str, Any]:
-    return read_run(store, run_id, tenant_id)
+def get_run(
+    store: StoreDep, request: Request, run_id: int, tenant_id: str | None = None
+) -> dict[str, Any]:
+    return read_run(store, run_id, named_tenant(request, tenant_id, unnamed_ok=True))
 
 
 @router.post("/databricks/runs/{run_id}/cancel")
 def cancel_run(
-    store: StoreDep, run_id: int, body: RunCancel | None = None, tenant_id: str | None = None
+    store: StoreDep,
+    request: Request,
+    run_id: int,
+    body: RunCancel | None = None,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
-    tenant = tenant_id or (body.tenant_id if body else None)
+    given = body.tenant_id if body else None
+    tenant = named_tenant(request, tenant_id, given, unnamed_ok=True)
     with store.mutate():
         record = find_run(store, run_id, tenant)
         if is_active(record, store):

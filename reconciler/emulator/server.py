@@ -52,9 +52,16 @@ def run_emulator(
     state_file: Path | None,
     ready_delay: float,
     faults: Faults | None = None,
+    require_tenant: bool = False,
 ) -> None:
     """Serve the emulator on ``host:port`` until interrupted."""
-    app = create_app(api_key=api_key, ready_delay=ready_delay, state_file=state_file, faults=faults)
+    app = create_app(
+        api_key=api_key,
+        ready_delay=ready_delay,
+        state_file=state_file,
+        faults=faults,
+        require_tenant=require_tenant,
+    )
     quiet_dropped_connections()
     uvicorn.run(app, host=host, port=port, log_level="info")
 
@@ -93,12 +100,22 @@ def running_emulator(
     ready_delay: float = 0.2,
     state_file: Path | None = None,
     faults: Faults | None = None,
+    require_tenant: bool = False,
+    query_seconds: float | None = None,
 ) -> Iterator[RunningEmulator]:
     """Run the emulator in a background thread for the duration of the block.
 
-    ``faults`` are in force from the first request (health checks are exempt).
+    ``faults`` are in force from the first request (health checks are exempt);
+    ``require_tenant`` and ``query_seconds`` are as in :func:`create_app`.
     """
-    app = create_app(api_key=api_key, ready_delay=ready_delay, state_file=state_file, faults=faults)
+    app = create_app(
+        api_key=api_key,
+        ready_delay=ready_delay,
+        state_file=state_file,
+        faults=faults,
+        require_tenant=require_tenant,
+        query_seconds=query_seconds,
+    )
     quiet_dropped_connections()
     sock = _bound_socket()
     port = sock.getsockname()[1]

@@ -20,7 +20,7 @@ import re
 import uuid
 from typing import Any, Literal
 
-from fastapi import Response
+from fastapi import Request, Response
 from fastapi.routing import APIRouter
 from pydantic import Field
 
@@ -33,6 +33,7 @@ from reconciler.emulator.common import (
     check_tenant,
     deleted,
     enforce_tenant,
+    named_tenant,
     with_etag,
 )
 from reconciler.emulator.errors import already_exists, conflict, invalid, not_found
@@ -178,6 +179,20 @@ def render_endpoint(record: Record) -> dict[str, Any]:
     return shown
 
 
+def check_model(store: Store, tenant_id: str, model: str) -> None:
+    """A Unity Catalog model (``catalog.schema.model``) must not be in another tenant's
+    catalog; the tenant's own catalog and shared ones no tenant holds (``system.ai``) are fine."""
+    parts = model.split(".")
+    if len(parts) != 3:
+        return
+    wanted = parts[0].lower()
+    for owner, catalog in store.table("catalogs").items():
+        if catalog["catalog_name"].lower() == wanted and owner != tenant_id:
+            raise invalid(
+                f"model {model!r} is in another tenant's catalog; serve a model of its own"
+            )
+
+
 def find_endpoint(store: Store, name: str, tenant_id: str | None) -> Record:
     record = store.table("endpoints").get(name)
     if record is None:
@@ -214,6 +229,7 @@ def create_endpoint(store: StoreDep, body: EndpointCreate) -> dict[str, Any]:
     )
     config = build_config([entity], None, 1)
     with store.mutate():
+        check_model(store, body.tenant_id, body.model_name)
         if body.name in store.table("endpoints"):
             raise already_exists(f"serving endpoint {body.name!r} already exists")
         stamp = to_ms(now())
@@ -241,14 +257,22 @@ def list_endpoints(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, 
 
 @router.get("/databricks/serving-endpoints/{name}")
 def get_endpoint(
-    store: StoreDep, name: str, response: Response, tenant_id: str | None = None
+    store: StoreDep,
+    request: Request,
+    name: str,
+    response: Response,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id, unnamed_ok=True)
     with store.lock:
         return with_etag(response, render_endpoint(find_endpoint(store, name, tenant_id)))
 
 
 @router.delete("/databricks/serving-endpoints/{name}")
-def delete_endpoint(store: StoreDep, name: str, tenant_id: str | None = None) -> dict[str, Any]:
+def delete_endpoint(
+    store: StoreDep, request: Request, name: str, tenant_id: str | None = None
+) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id, unnamed_ok=True)
     with store.mutate():
         record = find_endpoint(store, name, tenant_id)
         del store.table("endpoints")[name]
@@ -257,10 +281,18 @@ def delete_endpoint(store: StoreDep, name: str, tenant_id: str | None = None) ->
 
 @router.put("/databricks/serving-endpoints/{name}/config")
 def update_config(
-    store: StoreDep, name: str, body: ConfigUpdate, if_match: IfMatch = None
+    store: StoreDep,
+    request: Request,
+    name: str,
+    body: ConfigUpdate,
+    if_match: IfMatch = None,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
+    tenant = named_tenant(request, tenant_id, body.tenant_id)
     with store.mutate():
-        record = find_endpoint(store, name, body.tenant_id)
+        record = find_endpoint(store, name, tenant)
+        for entity in body.served_entities:
+            check_model(store, record["tenant_id"], entity.entity_name)
         check_if_match(if_match, record, f"serving endpoint {name!r}")
         settle(record, now())
         if record["_pending"] is not None:
@@ -273,10 +305,16 @@ def update_config(
 
 @router.patch("/databricks/serving-endpoints/{name}/tags")
 def patch_tags(
-    store: StoreDep, name: str, body: TagsPatch, if_match: IfMatch = None
+    store: StoreDep,
+    request: Request,
+    name: str,
+    body: TagsPatch,
+    if_match: IfMatch = None,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
+    tenant = named_tenant(request, tenant_id, body.tenant_id)
     with store.mutate():
-        record = find_endpoint(store, name, body.tenant_id)
+        record = find_endpoint(store, name, tenant)
         check_if_match(if_match, record, f"serving endpoint {name!r}")
         removed = set(body.delete_tags or [])
         tags = {t["key"]: t for t in record["tags"] if t["key"] not in removed}
@@ -292,9 +330,12 @@ def _prediction(item: Any) -> float:
 
 
 @router.post("/databricks/serving-endpoints/{name}/invoke")
-def invoke(store: StoreDep, name: str, body: Invocation) -> dict[str, Any]:
+def invoke(
+    store: StoreDep, request: Request, name: str, body: Invocation, tenant_id: str | None = None
+) -> dict[str, Any]:
+    tenant = named_tenant(request, tenant_id, body.tenant_id, unnamed_ok=True)
     with store.lock:
-        view = render_endpoint(find_endpoint(store, name, body.tenant_id))
+        view = render_endpoint(find_endpoint(store, name, tenant))
     if view["state"]["ready"] != "READY":
         raise conflict(f"serving endpoint {name!r} is not ready yet")
     items = body.input if isinstance(body.input, list) else [body.input]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
 from reconciler.emulator import similarity
@@ -35,6 +35,7 @@ from reconciler.emulator.common import (
     check_tenant,
     deleted,
     enforce_tenant,
+    named_tenant,
     with_etag,
 )
 from reconciler.emulator.datasets import find_dataset
@@ -239,6 +240,13 @@ def render_index(store: Store, record: Record) -> dict[str, Any]:
 
 
 def find_index(store: Store, name: str, tenant_id: str | None) -> Record:
+    """The index named ``name`` (in full, or in the tenant's terms), or a 404.
+
+    Without a tenant (the backend's search and delete) the full name
+    ``catalog.schema.index`` is the address, and its catalog names the tenant.
+    """
+    if tenant_id is None and name.count(".") != 2:
+        raise invalid(f"name the index in full (catalog.schema.index), or give tenant_id: {name!r}")
     if tenant_id is not None and name.count(".") < 2 and tenant_id in store.table("catalogs"):
         name = qualify(store, tenant_id, name)
     record = store.table("indexes").get(name)
@@ -268,14 +276,22 @@ def list_indexes(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, An
 
 @router.get("/databricks/vector-indexes/{name}")
 def get_index(
-    store: StoreDep, name: str, response: Response, tenant_id: str | None = None
+    store: StoreDep,
+    request: Request,
+    name: str,
+    response: Response,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id)
     with store.lock:
         return with_etag(response, render_index(store, find_index(store, name, tenant_id)))
 
 
 @router.delete("/databricks/vector-indexes/{name}")
-def delete_index(store: StoreDep, name: str, tenant_id: str | None = None) -> dict[str, Any]:
+def delete_index(
+    store: StoreDep, request: Request, name: str, tenant_id: str | None = None
+) -> dict[str, Any]:
+    tenant_id = named_tenant(request, tenant_id, unnamed_ok=True)
     with store.mutate():
         record = find_index(store, name, tenant_id)
         del store.table("indexes")[record["name"]]
@@ -284,10 +300,15 @@ def delete_index(store: StoreDep, name: str, tenant_id: str | None = None) -> di
 
 @router.post("/databricks/vector-indexes/{name}/sync")
 def sync_index(
-    store: StoreDep, name: str, body: TenantBody | None = None, tenant_id: str | None = None
+    store: StoreDep,
+    request: Request,
+    name: str,
+    body: TenantBody | None = None,
+    tenant_id: str | None = None,
 ) -> dict[str, Any]:
+    tenant = named_tenant(request, tenant_id, body.tenant_id if body else None)
     with store.mutate():
-        record = find_index(store, name, tenant_id or (body.tenant_id if body else None))
+        record = find_index(store, name, tenant)
         if record["delta_sync_index_spec"]["pipeline_type"] != "TRIGGERED":
             raise invalid("only TRIGGERED indexes are synced on demand")
         if now() < record["_ready_at"]:
@@ -298,9 +319,12 @@ def sync_index(
 
 
 @router.post("/databricks/vector-indexes/{name}/search")
-def search_index(store: StoreDep, name: str, body: Search) -> dict[str, Any]:
+def search_index(
+    store: StoreDep, request: Request, name: str, body: Search, tenant_id: str | None = None
+) -> dict[str, Any]:
+    tenant = named_tenant(request, tenant_id, body.tenant_id, unnamed_ok=True)
     with store.lock:
-        record = find_index(store, name, body.tenant_id)
+        record = find_index(store, name, tenant)
         spec = record["delta_sync_index_spec"]
         prepared = similarity.prepare(spec, body.query_vector, body.query_text)
         if now() < record["_ready_at"]:

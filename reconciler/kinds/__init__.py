@@ -9,7 +9,10 @@ indexes that read datasets. Adding a kind is adding a module and a line here.
 
 from __future__ import annotations
 
-from reconciler.kinds.base import Kind
+from collections.abc import Mapping
+from dataclasses import replace
+
+from reconciler.kinds.base import Kind, RecordedResource, ResourceKey
 from reconciler.kinds.dataset import Dataset
 from reconciler.kinds.job import Job
 from reconciler.kinds.notebook import Notebook
@@ -27,6 +30,17 @@ KINDS_BY_COLLECTION: dict[str, Kind] = {kind.collection: kind for kind in KINDS.
 """Every kind by the collection name references use (``${jobs.nightly.name}``)."""
 
 
+def upgraded(
+    recorded: Mapping[ResourceKey, RecordedResource],
+) -> dict[ResourceKey, RecordedResource]:
+    """Records as today's kinds shape their specs (older versions recorded other shapes)."""
+    result = {}
+    for key, record in recorded.items():
+        spec = KINDS[key.kind].upgrade_recorded(record.spec) if key.kind in KINDS else record.spec
+        result[key] = record if spec is record.spec else replace(record, spec=spec)
+    return result
+
+
 def get_kind(name: str) -> Kind:
     """The kind called ``name`` (``Job``) or holding collection ``name`` (``jobs``).
 
@@ -39,4 +53,12 @@ def get_kind(name: str) -> Kind:
     return kind
 
 
-__all__ = ["KINDS", "KINDS_BY_COLLECTION", "Kind", "TenantSpec", "get_kind", "tenant_context"]
+__all__ = [
+    "KINDS",
+    "KINDS_BY_COLLECTION",
+    "Kind",
+    "TenantSpec",
+    "get_kind",
+    "tenant_context",
+    "upgraded",
+]

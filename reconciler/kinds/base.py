@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -257,6 +257,21 @@ class Kind(ABC):
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         """Project a remote object (as the connector returns it) onto the spec shape."""
 
+    def with_presets(
+        self, identity: str, spec: dict[str, Any], presets: Any
+    ) -> tuple[str, dict[str, Any]]:
+        """Identity and spec as a target's presets change them (:mod:`reconciler.variables`)."""
+        return identity, spec
+
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        """The ``spec`` of a document that asks for ``observed`` as it is (for ``import
+        remote``); None when the kind cannot write one yet."""
+        return None
+
+    def upgrade_recorded(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A recorded spec written by an earlier version of the kind, in today's shape."""
+        return spec
+
     # ---- connector side: used by observe and apply ------------------------------------
 
     async def list(self, client: ConnectorClient, tenant: TenantContext) -> list[ObservedResource]:
@@ -347,6 +362,11 @@ class Kind(ABC):
                 f"{self.noun} {identity!r} was not ready after {self.ready_timeout:g} s; "
                 "it keeps working on it and the next apply will pick it up"
             )
+
+    def check_related(self, spec: Mapping[str, Any], resolved: Iterable[DesiredResource]) -> None:
+        """Check ``spec`` (normalised) against the tenant's documents resolved before it (the
+        ones it references); raise :class:`FieldProblem` on a mismatch. Default: nothing."""
+        return None
 
     def check_settling(self, observed: ObservedResource) -> None:
         """Raise when a long-running operation on the object failed (default: never)."""

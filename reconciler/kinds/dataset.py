@@ -108,6 +108,8 @@ class DatasetSpec(SpecBase):
             if column.name.lower() in seen:
                 raise ValueError(f"column {column.name!r} is declared twice")
             seen.add(column.name.lower())
+        if all(column.type == "void" for column in columns):
+            raise ValueError("a table cannot have only VOID columns")
         return columns
 
 

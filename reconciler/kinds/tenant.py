@@ -31,6 +31,7 @@ from reconciler.kinds.base import (
     TenantContext,
     etag,
 )
+from reconciler.variables import Target, Variable
 
 if TYPE_CHECKING:
     from reconciler.mcp.client import ConnectorClient
@@ -132,6 +133,16 @@ class TenantSpec(SpecBase):
         default_factory=TenantPolicy,
         description="How removed documents and outside changes are handled.",
     )
+    variables: dict[str, Variable] = Field(
+        default_factory=dict,
+        description="Variables the tenant's documents use as ${var.NAME} (default, "
+        "description, type); set per target, with --var NAME=VALUE or RECONCILER_VAR_NAME.",
+    )
+    targets: dict[str, Target] = Field(
+        default_factory=dict,
+        description="Deployment targets chosen with --target-env NAME: variable values and "
+        "presets (job name prefix, paused triggers, extra tags).",
+    )
 
 
 def default_catalog(tenant_id: str) -> str:
@@ -183,6 +194,10 @@ class Tenant(Kind):
             "comment": spec.comment,
             "properties": dict(spec.properties),
         }, {}
+
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        spec = {k: v for k, v in observed.spec.items() if k in ("comment", "properties") and v}
+        return {"catalog": observed.identity, **spec}
 
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         catalog = str(raw["catalog_name"])

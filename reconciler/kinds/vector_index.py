@@ -10,7 +10,7 @@ holds no data of its own; it is rebuilt from the source table).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -30,6 +30,9 @@ from reconciler.kinds.base import (
 
 if TYPE_CHECKING:
     from reconciler.mcp.client import ConnectorClient
+
+VECTOR_TYPES = ("array<float>", "array<double>")
+"""Column types a vector column may have (the connector checks the same)."""
 
 NO_UPDATE = "vector search has no update API; the index is rebuilt from its source table"
 
@@ -190,6 +193,42 @@ class VectorIndex(Kind):
             "pipeline": spec.pipeline,
             "columns_to_sync": _sync_columns(spec.columns_to_sync),
         }, {}
+
+    def check_related(self, spec: Mapping[str, Any], resolved: Iterable[DesiredResource]) -> None:
+        """When the source table is one of the tenant's datasets, the columns the index names
+        must be its columns, and a vector column an ``array<float>`` (or double) one."""
+        table = next(
+            (r for r in resolved if r.key.kind == "Dataset" and r.identity == spec["source_table"]),
+            None,
+        )
+        if table is None:
+            return
+        columns: Mapping[str, Any] = table.spec["columns"]
+        where = f"dataset `{table.key.name}` ({table.location})"
+        embedding = spec["embedding"]
+        named = [
+            (("primary_key",), spec["primary_key"]),
+            (("embedding", "vector_column"), embedding.get("vector_column")),
+            (("embedding", "source_column"), embedding.get("source_column")),
+            *((("columns_to_sync", i), c) for i, c in enumerate(spec["columns_to_sync"] or ())),
+        ]
+        for path, column in named:
+            if column is not None and column not in columns:
+                raise FieldProblem(f"{column!r} is not a column of {where}", path)
+        vector = embedding.get("vector_column")
+        if vector is not None and columns[vector]["type"] not in VECTOR_TYPES:
+            raise FieldProblem(
+                f"vector_column {vector!r} is {columns[vector]['type']} in {where}; "
+                "it must be array<float> (or array<double>)",
+                ("embedding", "vector_column"),
+            )
+        source = embedding.get("source_column")
+        if source is not None and columns[source]["type"] != "string":
+            raise FieldProblem(
+                f"source_column {source!r} is {columns[source]['type']} in {where}; "
+                "the text to embed must be a string column",
+                ("embedding", "source_column"),
+            )
 
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         name = str(raw["name"])

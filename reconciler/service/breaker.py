@@ -5,7 +5,8 @@ answer, 429 or 5xx) the circuit *opens*: requests fail at once with
 :class:`~reconciler.errors.CircuitOpenError`, without being sent. After a
 cool-down one request is let through (*half-open*): if it succeeds the
 circuit closes; if not it opens again, with the cool-down doubled up to
-``max_cooldown``. The client consults it before every attempt, retries
+``max_cooldown``; a probe that never answers lets the next one through one
+cool-down later. The client consults it before every attempt, retries
 included (see :class:`reconciler.mcp.client.Breaker`).
 """
 
@@ -42,8 +43,10 @@ class CircuitBreaker:
         with self._lock:
             if self.state == CLOSED:
                 return True
-            if self.state == OPEN and self._clock() - self.opened_at >= self.cooldown:
-                self.state = HALF_OPEN  # exactly one probe goes out
+            if self._clock() - self.opened_at >= self.cooldown:
+                # One probe per cool-down; a probe that never reported back (cancelled)
+                # does not keep the circuit half-open for ever.
+                self.state, self.opened_at = HALF_OPEN, self._clock()
                 return True
             return False
 

@@ -52,6 +52,7 @@ class ServiceConfig:
     parallelism: int = 10
     concurrent_tenants: int = 16
     grace: float = 25.0  # seconds in-flight steps get to finish on SIGTERM
+    circuit_max_wait: float = 60.0  # longest pause of the connector's circuit breaker
     policy: PolicyOverride = field(default_factory=PolicyOverride)
     replica: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 

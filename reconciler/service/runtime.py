@@ -45,6 +45,9 @@ class Runtime:
     async def stop(self) -> None:
         await self.scheduler.stop(self.config.grace)
         await self.client.aclose()
+        marker = getattr(self.store, "sqlite_marker", None)
+        if marker is not None:
+            marker.release()
         self.store.close()
 
 
@@ -56,7 +59,8 @@ async def start_runtime(config: ServiceConfig, settings: Settings) -> Runtime:
     store = StateStore.open(settings.database_url)
     _warn_second_sqlite_replica(store, config)
     breaker = CircuitBreaker(
-        cooldown=min(5.0, config.interval), max_cooldown=max(60.0, config.interval)
+        cooldown=min(5.0, config.interval, config.circuit_max_wait),
+        max_cooldown=config.circuit_max_wait,
     )
     client = ConnectorClient(url, key, breaker=breaker)
     controller = Controller(config, store, client, source, breaker)

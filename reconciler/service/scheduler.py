@@ -65,6 +65,7 @@ class Scheduler:
                 first = _now() + _s(random.uniform(0, spread))
                 self._aps.add_job(
                     self._scheduled, self._trigger(first), args=(name,), id=name, name=name,
+                    next_run_time=first,
                 )  # fmt: skip
 
     def _trigger(self, start: datetime) -> IntervalTrigger:
@@ -91,8 +92,8 @@ class Scheduler:
         return task
 
     async def _scheduled(self, name: str) -> None:
-        task = self.run_now(name, forced=False)
-        await asyncio.wait({task})
+        """The interval job: start the run as a tracked task (stop() waits for it)."""
+        self.run_now(name, forced=False)
 
     async def _run(self, name: str, *, forced: bool) -> None:
         if self.stopping or name not in self.controller.entries:
@@ -116,8 +117,9 @@ class Scheduler:
         self._reschedule(name, _now() + _s(delay))
 
     def _reschedule(self, name: str, at: datetime) -> None:
+        """Move the tenant's next run to ``at``; the interval goes on from there."""
         if self._aps.get_job(name) is not None and not self.stopping:
-            self._aps.reschedule_job(name, trigger=self._trigger(at))
+            self._aps.modify_job(name, next_run_time=at)
 
     def _submitted(self, event: JobSubmissionEvent) -> None:
         for scheduled in event.scheduled_run_times:

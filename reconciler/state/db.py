@@ -21,10 +21,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from reconciler.config import DEFAULT_DATABASE_URL as DEFAULT_DATABASE_URL  # one default
 from reconciler.errors import ConfigError
-
-DEFAULT_DATABASE_URL = "sqlite:///.reconciler/state.db"
-"""The embedded default: an SQLite file under ``.reconciler/`` in the current directory."""
 
 SUPPORTED_BACKENDS = ("postgresql", "sqlite")
 EXPECTED_FORMS = (

@@ -27,6 +27,9 @@ These tables hold everything the reconciler remembers:
     what ``serve`` last found per tenant and resource: sync and health (see
     :mod:`reconciler.status`), the commit in force, the last error, whether
     the tenant is suspended.
+``saved_plans`` and ``plan_approvals``
+    plans kept for approval (made by an agent through ``reconciler mcp``) and
+    the people's approvals of them, each bound to the plan's digest.
 
 JSON columns are JSONB on PostgreSQL (GIN-indexed by the migration) and JSON
 text on SQLite. Timestamps are stored and returned as timezone-aware UTC.
@@ -294,3 +297,40 @@ class ResourceStatusRow(Base):
     sync: Mapped[str] = mapped_column(String(32), nullable=False)
     health: Mapped[str] = mapped_column(String(32), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class SavedPlanRow(Base):
+    """A plan kept for a person to approve and an agent to apply (``reconciler mcp``).
+
+    ``document`` is the saved-plan document of :mod:`reconciler.planfile` (no
+    secrets); ``files`` the proposed documents it was made with, by path in the
+    tenant's folder (None: the tenant's own documents). ``digest`` covers both,
+    so an approval of this digest approves exactly this plan.
+    """
+
+    __tablename__ = "saved_plans"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, index=True)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
+    files: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    apply_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class PlanApprovalRow(Base):
+    """A person's approval of one saved plan, bound to the plan's digest."""
+
+    __tablename__ = "plan_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(
+        ForeignKey("saved_plans.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    approved_by: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    allow_data_loss: Mapped[bool] = mapped_column(Boolean, nullable=False)

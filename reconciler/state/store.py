@@ -40,6 +40,7 @@ from reconciler.state.journal import JournalMixin, close_intent, write_resource
 from reconciler.state.locking import LockingMixin
 from reconciler.state.models import ApplyRow, ApplyStepRow, ResourceRow, TenantRow, utcnow
 from reconciler.state.open import open_engine
+from reconciler.state.plans import PlansMixin
 from reconciler.state.records import (
     ApplyRecord,
     StepRecord,
@@ -62,12 +63,12 @@ class StateReader(Protocol):
     def read_tenant(self, tenant: str) -> TenantSnapshot: ...
 
 
-class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin):
+class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin):
     """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`.
 
-    The intent journal, the tenant locks, the drift reports and the service
-    status live in the mixins of :mod:`.journal`, :mod:`.locking`,
-    :mod:`.drift` and :mod:`.status`.
+    The intent journal, the tenant locks, the drift reports, the service
+    status and the saved plans live in the mixins of :mod:`.journal`,
+    :mod:`.locking`, :mod:`.drift`, :mod:`.status` and :mod:`.plans`.
 
     Every method is synchronous and short; async callers (apply, ``serve``)
     run them in worker threads (``asyncio.to_thread``) so a slow database

@@ -39,7 +39,7 @@ def test_a_rejected_dataset_fails_only_its_dependents(
     assert "do not match the table's columns" in out
     assert "✗ acme/Job/nightly-sales (create) skipped: skipped: Dataset/sales did not apply" in out
     assert "next: fix the cause, then run apply again" in out
-    assert "Apply finished with failures: 15 done, 1 failed, 1 skipped." in out
+    assert "Apply finished with failures: 17 done, 1 failed, 1 skipped." in out
     with StateStore.open(cli_env) as store:
         recorded = store.read_tenant("acme").resources
         assert {k.name for k in recorded} >= {"docs", "docs-index", "acme-support-agent"}

@@ -5,9 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from bench.bounds import apply_bound, pages_per_tenant, plan_bound
-from bench.estate import KINDS, EstateShape, spread, write_estate
+from bench.estate import KINDS, SECRET_NAME, SECRET_VALUE, EstateShape, spread, write_estate
 from reconciler.load import load_path
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SECRET_NAME, SECRET_VALUE)
 
 
 def test_generated_estate_loads_with_expected_counts(tmp_path: Path) -> None:
@@ -18,6 +25,38 @@ def test_generated_estate_loads_with_expected_counts(tmp_path: Path) -> None:
         kinds = Counter(key.kind for key in tenant.resources)
         assert kinds == Counter({"Tenant": 1, **shape.per_kind})
     assert shape.resources == 69
+
+
+def test_the_estate_looks_like_real_tenants(tmp_path: Path) -> None:
+    write_estate(tmp_path, tenants=2, per_tenant=50, seed=5)
+    tenants = load_path(tmp_path)
+    jobs = [r for t in tenants for k, r in t.resources.items() if k.kind == "Job"]
+    assert all(len(job.spec["tasks"]) >= 2 for job in jobs)
+    assert sum(job.spec.get("schedule") is not None for job in jobs) > len(jobs) // 2
+    assert any(job.sensitive for job in jobs), "some jobs pass a secret"
+    notebooks = list((tmp_path / "t000" / "notebooks").iterdir())
+    assert notebooks, "notebooks read their source from files"
+    datasets = [r for t in tenants for k, r in t.resources.items() if k.kind == "Dataset"]
+    assert all(len(d.spec["columns"]) >= 6 for d in datasets)
+    endpoint_needs = {
+        k.kind
+        for t in tenants
+        for key, r in t.resources.items()
+        if key.kind == "ServingEndpoint"
+        for k in r.depends_on
+    }
+    assert "VectorIndex" in endpoint_needs
+    rendered = (tmp_path / "t000" / "jobs.yaml").read_text()
+    assert SECRET_VALUE not in rendered
+
+
+def test_apply_estate_of_notebooks_and_jobs(tmp_path: Path) -> None:
+    shape = write_estate(tmp_path, tenants=1, per_tenant=9, kinds=("Notebook", "Job"))
+    assert shape.per_kind == {"Notebook": 5, "Job": 4}
+    (tenant,) = load_path(tmp_path)
+    assert Counter(k.kind for k in tenant.resources) == Counter(
+        {"Tenant": 1, "Notebook": 5, "Job": 4}
+    )
 
 
 def test_references_make_jobs_and_indexes_depend_on_their_targets(tmp_path: Path) -> None:

@@ -253,7 +253,9 @@ def test_a_secret_appears_nowhere_but_in_the_connector_call(
 
     monkeypatch.setenv("ACME_WAREHOUSE_TOKEN", secret + "-rotated")
     [change] = world.changes()
-    assert [f["path"] for f in change["fields"]] == ["tasks.ingest.parameters.token"]
+    assert [f["path"] for f in change["fields"]] == [
+        "tasks.ingest.notebook_task.base_parameters.token"
+    ]
     assert change["fields"][0]["sensitive"] is True
 
 

@@ -110,7 +110,7 @@ def test_tenant_b_cannot_see_or_touch_tenant_a(emulator_client: httpx.Client) ->
         "path": notebook["path"],
         "overwrite": True,
     }
-    assert_problem(c.post("/databricks/notebooks", json=taken), 409, "ALREADY_EXISTS")
+    assert_problem(c.post("/databricks/notebooks", json=taken), 400, "INVALID_ARGUMENT")
     assert (
         ok(c.get(f"/databricks/notebooks/{TENANT}", params={"path": notebook["path"]}))["content"]
         == "print('hi')"

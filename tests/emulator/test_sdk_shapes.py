@@ -81,7 +81,7 @@ def test_serving_endpoint_round_trips_through_the_sdk(emulator_client: httpx.Cli
     body = {
         "tenant_id": TENANT,
         "name": "scorer",
-        "model_name": "main.m.churn",
+        "model_name": "churn",
         "model_version": "1",
         "tags": {"a": "b"},
     }

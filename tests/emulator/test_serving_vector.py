@@ -19,7 +19,7 @@ def make_endpoint(client: httpx.Client, name: str = "scorer", tenant: str = TENA
     body = {
         "tenant_id": tenant,
         "name": name,
-        "model_name": "main.models.churn",
+        "model_name": "churn",
         "model_version": "3",
         "tags": {"team": "ml"},
         "managed_by": "agentprovision-reconciler",
@@ -46,7 +46,7 @@ def test_endpoint_deploys_after_the_ready_delay(emulator_client: httpx.Client) -
     )
     update = {
         "tenant_id": TENANT,
-        "served_entities": [{"entity_name": "main.models.churn", "entity_version": "4"}],
+        "served_entities": [{"entity_name": "churn", "entity_version": "4"}],
     }
     assert_problem(
         c.put("/databricks/serving-endpoints/scorer/config", json=update), 409, "CONFLICT"
@@ -75,12 +75,12 @@ def test_endpoint_config_update_keeps_serving(emulator_client: httpx.Client) -> 
         "served_entities": [
             {
                 "name": "a",
-                "entity_name": "main.models.churn",
+                "entity_name": "churn",
                 "entity_version": "4",
                 "workload_size": "Medium",
                 "scale_to_zero_enabled": False,
             },
-            {"name": "b", "entity_name": "main.models.churn", "entity_version": "3"},
+            {"name": "b", "entity_name": "churn", "entity_version": "3"},
         ],
         "traffic_config": {
             "routes": [

@@ -81,12 +81,15 @@ def test_notebook_life_cycle(emulator_client: httpx.Client) -> None:
                 "name": "x",
                 "language": "SCALA",
                 "content": "",
-                "path": "/Shared/x",
+                "path": f"/Workspace/AgentProvision/{TENANT}/sub/x",
             },
         ),
         201,
     )
-    assert custom["path"] == "/Shared/x" and custom["object_id"] != created["object_id"]
+    assert (
+        custom["path"] == f"/Workspace/AgentProvision/{TENANT}/sub/x"
+        and custom["object_id"] != created["object_id"]
+    )
     for number in range(3):
         make_notebook(c, f"more{number}")
     items, pages = collect_pages(c, "/databricks/notebooks", "notebooks", 2, tenant_id=TENANT)
@@ -247,7 +250,7 @@ def test_job_runs_progress_and_can_be_cancelled(emulator_client: httpx.Client) -
     done = ok(c.get(f"/databricks/runs/{started['run_id']}"))
     assert done["result_state"] == "SUCCESS" and done["end_time"] >= done["start_time"]
     assert done["execution_duration"] >= 0
-    third = ok(c.post(f"/databricks/jobs/{job_id}/run", json={}))
+    third = ok(c.post(f"/databricks/jobs/{job_id}/run", json={"tenant_id": TENANT}))
     ok(c.post(f"/databricks/runs/{third['run_id']}/cancel"))
     wait_for(
         lambda: ok(c.get(f"/databricks/runs/{third['run_id']}"))["life_cycle_state"] == "TERMINATED"

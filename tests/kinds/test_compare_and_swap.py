@@ -50,7 +50,7 @@ async def test_read_one_matches_the_list(client: ConnectorClient, kind: str) -> 
     nb = await apply(client, desired("Notebook", "etl", NOTEBOOK))
     specs: dict[str, Any] = {
         "Job": {"tasks": [{"key": "t", "notebook": nb.identity}]},
-        "ServingEndpoint": {"model": {"name": "c.s.m", "version": "1"}},
+        "ServingEndpoint": {"model": {"name": "agentprovision_acme.s.m", "version": "1"}},
         "VectorIndex": {
             "source": docs.identity,
             "primary_key": "id",

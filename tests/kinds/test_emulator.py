@@ -176,14 +176,15 @@ async def test_job_lifecycle(client: ConnectorClient) -> None:
     await delete_twice(client, seen)
 
 
-ENDPOINT = {"model": {"name": "main.models.chat", "version": 1}}
+ENDPOINT = {"model": {"name": "agentprovision_acme.models.chat", "version": 1}}
 
 
 async def test_serving_endpoint_lifecycle(client: ConnectorClient) -> None:
+    await make_catalog(client)  # the model lives in the tenant's catalog
     seen = await apply(client, desired("ServingEndpoint", "acme-chat", ENDPOINT))
     assert seen.ready
     new_spec = {
-        "model": {"name": "main.models.chat", "version": "2"},
+        "model": {"name": "agentprovision_acme.models.chat", "version": "2"},
         "workload_size": "Medium",
         "tags": {"team": "ai"},
     }

@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.kinds import KINDS, KINDS_BY_COLLECTION, TenantSpec, get_kind, tenant_context
 from reconciler.kinds.base import FieldProblem
-from reconciler.kinds.job import settings_from_spec
+from reconciler.kinds.job_form import to_settings
 from tests.kinds.helpers import TENANT, files, normalize
 
 CSV = b"id,name\n1,a\n2,b\n"
@@ -254,48 +254,45 @@ JOB = {
 
 
 def test_job_shape_and_defaults() -> None:
+    """Shorthands become their long forms; Databricks' defaults are filled; tasks by key."""
     spec, _ = normalize("Job", JOB)
+    task = {"timeout_seconds": 0, "max_retries": 0, "run_if": "ALL_SUCCESS"}
     assert spec == {
         "tasks": {
-            "extract": {
-                "notebook_path": "/nb/e",
-                "parameters": {},
-                "depends_on": [],
-                "timeout_seconds": 0,
-                "max_retries": 0,
-            },
+            "extract": {**task, "notebook_task": {"notebook_path": "/nb/e", "source": "WORKSPACE"}},
             "load": {
-                "notebook_path": "/nb/l",
-                "parameters": {"day": "1"},
-                "depends_on": ["extract"],
-                "timeout_seconds": 0,
+                **task,
+                "notebook_task": {
+                    "notebook_path": "/nb/l",
+                    "base_parameters": {"day": "1"},
+                    "source": "WORKSPACE",
+                },
+                "depends_on": [{"task_key": "extract"}],
                 "max_retries": 2,
             },
         },
-        "schedule": {"cron": "0 0 2 * * ?", "timezone": "UTC", "paused": True},
+        "schedule": {
+            "quartz_cron_expression": "0 0 2 * * ?",
+            "timezone_id": "UTC",
+            "pause_status": "PAUSED",
+        },
         "max_concurrent_runs": 1,
         "timeout_seconds": 0,
-        "tags": {},
-        "email_notifications": {
-            "on_start": [],
-            "on_success": [],
-            "on_failure": ["ops@example.com"],
-        },
+        "email_notifications": {"on_failure": ["ops@example.com"]},
     }
 
 
 def test_job_without_schedule() -> None:
     spec, _ = normalize("Job", {"tasks": JOB["tasks"]})
-    assert spec["schedule"] is None
+    assert "schedule" not in spec
 
 
 def test_job_projection_of_server_filled_settings_matches_normalize() -> None:
     spec, _ = normalize("Job", JOB, name="nightly")
-    settings = settings_from_spec("nightly", spec)
-    for task in settings["tasks"]:  # what the server fills
+    settings = to_settings("nightly", spec)
+    for task in settings["tasks"]:  # what the server fills, in its own order
         task["run_if"] = "ALL_SUCCESS"
-        if not task["depends_on"]:
-            del task["depends_on"]
+    settings["tasks"].reverse()
     settings["format"] = "MULTI_TASK"
     observed = KINDS["Job"].project({"job_id": 42, "settings": settings})
     assert observed.spec == spec

@@ -43,7 +43,7 @@ def key(kind: str, name: str) -> ResourceKey:
 
 def test_whole_string_reference_is_replaced(acme) -> None:
     task = acme.resources[key("Job", "nightly")].spec["tasks"]["load"]
-    assert task["notebook_path"] == "/Workspace/AgentProvision/acme/etl"
+    assert task["notebook_task"]["notebook_path"] == "/Workspace/AgentProvision/acme/etl"
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,9 @@ def test_whole_string_reference_is_replaced(acme) -> None:
     ids=["embedded-and-escaped", "tenant-attribute"],
 )
 def test_embedded_references_and_escapes(acme, parameter: str, expected: str) -> None:
-    parameters = acme.resources[key("Job", "nightly")].spec["tasks"]["load"]["parameters"]
+    parameters = acme.resources[key("Job", "nightly")].spec["tasks"]["load"]["notebook_task"][
+        "base_parameters"
+    ]
     assert parameters[parameter] == expected
 
 

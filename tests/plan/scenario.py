@@ -44,18 +44,18 @@ def job_spec(notebook: str, runs: int = 1, token: str | None = None) -> dict[str
     return {
         "tasks": {
             "load": {
-                "notebook_path": notebook,
-                "parameters": parameters,
-                "depends_on": [],
+                "notebook_task": {
+                    "notebook_path": notebook,
+                    "base_parameters": parameters,
+                    "source": "WORKSPACE",
+                },
                 "timeout_seconds": 0,
                 "max_retries": 0,
+                "run_if": "ALL_SUCCESS",
             }
         },
-        "schedule": None,
         "max_concurrent_runs": runs,
         "timeout_seconds": 0,
-        "tags": {},
-        "email_notifications": {"on_start": [], "on_success": [], "on_failure": []},
     }
 
 

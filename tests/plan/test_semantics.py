@@ -165,10 +165,12 @@ def test_ignore_changes_hides_remote_edits_of_those_fields() -> None:
         key("Job", "nightly"),
         spec,
         "nightly",
-        lifecycle={"ignore_changes": ["tasks.*.parameters", "max_concurrent_runs"]},
+        lifecycle={
+            "ignore_changes": ["tasks.*.notebook_task.base_parameters", "max_concurrent_runs"]
+        },
     )
     remote = job_spec(NB_PATH, runs=4)
-    remote["tasks"]["load"]["parameters"] = {"env": "dev"}
+    remote["tasks"]["load"]["notebook_task"]["base_parameters"] = {"env": "dev"}
     [change] = plan_of([d], [recorded(d)], [observed("Job", "nightly", remote)]).changes
     assert change.action is Action.NOOP
     assert change.drift == ()
@@ -239,7 +241,7 @@ def test_secret_values_are_compared_by_hash_only() -> None:
     )
     assert same.changes[0].action is Action.NOOP
     [field] = rotated.changes[0].fields
-    assert field.path == "tasks.load.parameters.token"
+    assert field.path == "tasks.load.notebook_task.base_parameters.token"
     assert "t0" not in repr(field) and "t1" not in repr(field)
 
 

@@ -75,8 +75,11 @@ def write(tenant: Tenant, root: Path) -> None:
             HEADER
             + f"kind: Notebook\nmetadata: {{name: {name}}}\nspec:\n  language: {language}\n  content: {content!r}\n"
         )
+    indexed = sorted(tenant.datasets)[0] if tenant.index else None
     for name, columns in tenant.datasets.items():
         cols = "".join(f"    - {{name: {c}, type: {t}}}\n" for c, t in columns)
+        if name == indexed:  # the index's vectors: an array<float> column
+            cols += "    - {name: vec, type: 'array<float>'}\n"
         docs.append(
             HEADER + f"kind: Dataset\nmetadata: {{name: {name}}}\nspec:\n  columns:\n{cols}"
         )
@@ -100,7 +103,7 @@ def write(tenant: Tenant, root: Path) -> None:
         key = tenant.datasets[first][0][0]
         docs.append(
             HEADER
-            + f"kind: VectorIndex\nmetadata: {{name: idx}}\nspec:\n  source: '${{datasets.{first}.table}}'\n  primary_key: {key}\n  embedding: {{vector_column: {key}, dimension: 8}}\n"
+            + f"kind: VectorIndex\nmetadata: {{name: idx}}\nspec:\n  source: '${{datasets.{first}.table}}'\n  primary_key: {key}\n  embedding: {{vector_column: vec, dimension: 8}}\n"
         )
     root.mkdir(parents=True, exist_ok=True)
     for f in root.glob("*.yaml"):

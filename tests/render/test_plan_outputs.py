@@ -50,7 +50,7 @@ def test_json_marks_sensitive_fields() -> None:
     [job] = [c for c in document["tenants"][0]["resource_changes"] if c["kind"] == "Job"]
     token = next(f for f in job["fields"] if f["path"].endswith("token"))
     assert token["sensitive"] is True
-    assert "tasks.load.parameters.token" in job["sensitive_paths"]
+    assert "tasks.load.notebook_task.base_parameters.token" in job["sensitive_paths"]
 
 
 def test_every_action_carries_a_reason_in_every_format() -> None:
