@@ -10,6 +10,7 @@ them at ``file:line:col`` relative to the folder the user named.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,9 @@ def read_documents(files: Iterable[Path], report: Report) -> list[SourceDocument
 
 def _read_text(file: Path, rel: str, report: Report) -> str | None:
     try:
+        if not stat.S_ISREG(file.stat().st_mode):
+            report.add_at(rel, Position(1, 1), "not a regular file; spec files must be plain files")
+            return None
         return file.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"

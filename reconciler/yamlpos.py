@@ -93,9 +93,34 @@ def parse_documents(text: str) -> tuple[list[ParsedDocument], YamlFault | None]:
             documents.append(_describe(index, node, data))
     except (yaml.YAMLError, _AliasFault) as exc:
         return documents, _fault(exc)
+    except RecursionError:
+        return documents, _depth_fault(text)
     finally:
         loader.dispose()
     return documents, None
+
+
+MAX_DEPTH = 100
+"""How deeply mappings and lists may nest in one document before it is refused."""
+
+
+def _depth_fault(text: str) -> YamlFault:
+    """Where ``text`` first nests deeper than MAX_DEPTH (found from events, without recursion)."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return YamlFault(Position.of(event.start_mark), _DEPTH_MESSAGE)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        return _fault(exc)
+    return YamlFault(Position(1, 1), _DEPTH_MESSAGE)
+
+
+_DEPTH_MESSAGE = f"invalid YAML: nested more than {MAX_DEPTH} levels deep; flatten the document"
 
 
 def _reader_fault(text: str, exc: yaml.reader.ReaderError) -> YamlFault:
@@ -176,6 +201,8 @@ class _PositionWalker:
             raise _AliasFault(
                 here, f"document expands to more than {MAX_NODES} values; use fewer aliases"
             )
+        if len(path) > MAX_DEPTH:
+            raise _AliasFault(here, _DEPTH_MESSAGE)
         self.values[path] = here
         self.active.add(id(node))
         self._walk_children(node, path)
