@@ -112,7 +112,10 @@ def _depth_fault(text: str) -> YamlFault:
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return YamlFault(Position.of(event.start_mark), _DEPTH_MESSAGE)
+                    return YamlFault(
+                        Position(event.start_mark.line + 1, event.start_mark.column + 1),
+                        _DEPTH_MESSAGE,
+                    )
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     except yaml.YAMLError as exc:
