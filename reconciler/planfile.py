@@ -18,14 +18,16 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS
-from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import Plan, PlanOptions, ResourceChange, fingerprint
 from reconciler.render.jsonout import plan_document
+
+if TYPE_CHECKING:  # the CLI's start does not import httpx
+    from reconciler.mcp.client import ConnectorClient
 
 PLAN_FILE_FORMAT = "agentprovision-plan"
 PLAN_FILE_VERSION = 1

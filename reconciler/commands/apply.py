@@ -29,7 +29,6 @@ from reconciler.errors import PlanRefused, ReconcilerError
 from reconciler.load import TenantDesired, TenantProblems
 from reconciler.plan import Plan, PlanOptions
 from reconciler.planfile import SavedPlan, is_plan_file, load_saved_plan, recheck, verify
-from reconciler.reconcile import apply_plan, locked_tenants, plan_tenants
 from reconciler.render.markdown import render_plan_markdown
 from reconciler.render.progress import JsonDisplay, make_display, summary_lines
 from reconciler.render.text import make_console, render_plan
@@ -101,6 +100,12 @@ async def _apply(
     Tenants that did not load or could not be planned are reported and left
     out; the others are applied, and the exit code is 1.
     """
+    from reconciler.reconcile import (  # lazy: keeps `--help` light
+        apply_plan,
+        locked_tenants,
+        plan_tenants,
+    )
+
     console = make_console(stderr=args.format == "json")
     names = [t.context.name for t in tenants]
     async with (

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.commands.common import (
     EXIT_CHANGES,
@@ -21,12 +22,13 @@ from reconciler.commands.common import (
 )
 from reconciler.commands.plan import load_selected, report_failures
 from reconciler.config import Settings
-from reconciler.drift import DriftReport, observe_drifts
 from reconciler.errors import ReconcilerError
 from reconciler.load import TenantDesired
 from reconciler.render.drift import render_drift_json, render_drift_markdown, render_drift_text
 from reconciler.render.text import make_console
-from reconciler.state import StateStore
+
+if TYPE_CHECKING:
+    from reconciler.drift import DriftReport
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,11 +72,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _drift(tenants: tuple[TenantDesired, ...]) -> list[DriftReport]:
+    from reconciler.drift import observe_drifts  # lazy: keeps `--help` light
+
     async with connected() as (store, client):
         return await observe_drifts(tenants, store=store, client=client)
 
 
 def _history(args: argparse.Namespace) -> int:
+    from reconciler.state import StateStore  # lazy: keeps `--help` light
+
     store = StateStore.open(Settings.from_env().database_url)
     try:
         tenants = args.tenant or [None]

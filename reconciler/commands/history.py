@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from reconciler.commands.common import EXIT_OK
 from reconciler.config import Settings
-from reconciler.state import ApplyRecord, StateStore
+
+if TYPE_CHECKING:
+    from reconciler.state import ApplyRecord
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from reconciler.state import StateStore  # lazy: keeps `--help` light
+
     with StateStore.open(Settings.from_env().database_url) as store:
         records = store.history(args.tenant, limit=args.limit)
     if args.format == "json":

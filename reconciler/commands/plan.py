@@ -33,7 +33,6 @@ from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
 from reconciler.load import TenantDesired, TenantProblems, load_tenants
 from reconciler.plan import FAILING, Plan, PlanOptions, TenantFailure
 from reconciler.planfile import save_plan
-from reconciler.reconcile import plan_tenants
 from reconciler.render.jsonout import render_plan_json
 from reconciler.render.markdown import render_plan_markdown, split_markdown
 from reconciler.render.text import make_console, render_plan
@@ -111,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
 
 async def _plan(tenants: tuple[TenantDesired, ...], options: PlanOptions) -> Plan:
     async with connected() as (store, client):
+        from reconciler.reconcile import plan_tenants  # lazy: keeps `--help` light
+
         return await plan_tenants(
             tenants, store=store, client=client, options=options, settle=False
         )

@@ -10,12 +10,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK
 from reconciler.config import Settings
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import ResourceKey
-from reconciler.state import StateStore
+
+if TYPE_CHECKING:
+    from reconciler.state import StateStore
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +37,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from reconciler.state import StateStore  # lazy: keeps `--help` light
+
     with StateStore.open(Settings.from_env().database_url) as store:
         handler = {"list": _list, "show": _show, "rm": _remove, "unlock": _unlock}
         return handler[args.state_command](store, args)

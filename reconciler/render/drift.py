@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
-from reconciler.drift import DriftReport
 from reconciler.render.values import show
+
+if TYPE_CHECKING:
+    from reconciler.drift import DriftReport
 
 DRIFT_FORMAT_VERSION = "1"
 

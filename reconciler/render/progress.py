@@ -21,13 +21,15 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from reconciler.apply import ApplyResult, StepResult
 from reconciler.plan import ResourceChange
+
+if TYPE_CHECKING:  # the CLI's start does not import the state or the connector
+    from reconciler.apply import ApplyResult, StepResult
 
 FORMAT_VERSION = "1"
 FINISHED = frozenset({"ok", "failed", "skipped"})

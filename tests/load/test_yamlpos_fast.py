@@ -1,0 +1,56 @@
+"""The fast (libyaml) loader path gives the same data, positions and faults as the pure one."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from reconciler import yamlpos
+
+TEXT = """\
+kind: Job
+metadata:
+  name: nightly   # a comment
+spec:
+  tasks:
+    - key: a
+      notebook: nb/a.py
+    - key: b
+      depends_on: [a]
+  schedule: {cron: "0 1 * * *", timezone: Europe/Paris}
+  base: &base {x: 1}
+  merged:
+    <<: *base
+    y: 2
+  name: twice
+  name: again
+---
+---
+kind: Notebook
+metadata: {name: n1}
+"""
+
+
+def _pure(text: str) -> tuple[list[yamlpos.ParsedDocument], yamlpos.YamlFault | None]:
+    saved = yamlpos._FastLoader
+    yamlpos._FastLoader = None
+    try:
+        return yamlpos.parse_documents(text)
+    finally:
+        yamlpos._FastLoader = saved
+
+
+@pytest.mark.skipif(not hasattr(yaml, "CSafeLoader"), reason="PyYAML built without libyaml")
+@pytest.mark.parametrize(
+    "text",
+    [
+        TEXT,
+        TEXT + "bad: [unclosed\n",
+        "a: 1\nb: \x07\n",
+        "a: &x [*x]\n",
+        "- &a [*a]\n",
+    ],
+)
+def test_fast_loader_matches_pure_loader(text: str) -> None:
+    assert yamlpos._FastLoader is not None
+    assert yamlpos.parse_documents(text) == _pure(text)
