@@ -67,3 +67,40 @@ def test_run_job_wait_success_then_failure_and_runs_lists_both(world: World) -> 
     as_json = world.run("run", "job", "two-step", "--tenant", "acme", "--wait", "--format", "json")
     assert as_json.code == 0, as_json.err
     assert as_json.json()["exit_code"] == 0
+
+
+def test_query_prints_a_table_and_valid_json_and_refuses_writes(world: World) -> None:
+    _apply_with_two_task_job(world)
+    table = world.run("query", "sales", "--tenant", "acme", "--limit", "3")
+    assert table.code == 0, table.out + table.err
+    assert "order_id" in table.out and "row" in table.out
+    as_json = world.run("query", "sales", "--tenant", "acme", "--limit", "3", "--format", "json")
+    assert as_json.code == 0, as_json.err
+    assert as_json.json()
+    hostile = world.run("query", "sales", "--tenant", "acme", "--sql", "DROP TABLE sales")
+    assert hostile.code != 0
+    assert "Traceback" not in hostile.err
+
+
+def test_invoke_and_search_print_answers_and_valid_json(world: World) -> None:
+    _apply_with_two_task_job(world)
+    answer = world.run(
+        "invoke", "acme-support-agent", "--tenant", "acme", "--input", '{"inputs": ["hello"]}'
+    )
+    assert answer.code == 0, answer.out + answer.err
+    assert answer.out.strip()
+    as_json = world.run(
+        "invoke",
+        "acme-support-agent",
+        "--tenant",
+        "acme",
+        "--input",
+        '{"inputs": ["hi"]}',
+        "--format",
+        "json",
+    )
+    assert as_json.code == 0, as_json.err
+    assert as_json.json()
+    found = world.run("search", "docs-index", "--tenant", "acme", "--text", "refund", "--k", "2")
+    assert found.code == 0, found.out + found.err
+    assert found.out.strip()
