@@ -28,6 +28,7 @@ depend on notebooks and datasets, indexes on datasets, endpoints on indexes.
 from __future__ import annotations
 
 import random
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,8 @@ KINDS = ("Dataset", "Notebook", "Job", "ServingEndpoint", "VectorIndex")
 
 SECRET_NAME = "BENCH_WAREHOUSE_TOKEN"
 SECRET_VALUE = "bench-warehouse-token-not-a-real-one"
+SECRETS_DIR = Path(tempfile.gettempdir()) / "reconciler-bench-secrets"
+"""The secrets directory (``RECONCILER_SECRETS_DIR``) holding every estate tenant's secret."""
 """The secret some jobs pass to their tasks; phases set it in their environment."""
 
 FILES = {
@@ -110,7 +113,15 @@ def write_estate(
     for index in range(tenants):
         name = tenant_name(index, prefix)
         sourced += _Tenant(root / name, name, per_kind, rng).write()
+        write_secret(name)
     return EstateShape(tenants=tenants, per_kind=per_kind, sourced_datasets=sourced)
+
+
+def write_secret(tenant: str) -> None:
+    """The bench secret of ``tenant`` in :data:`SECRETS_DIR` (``<dir>/<tenant>/<NAME>``)."""
+    folder = SECRETS_DIR / tenant
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SECRET_NAME).write_text(SECRET_VALUE + "\n", encoding="utf-8")
 
 
 class _Tenant:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.baseline import TERRAFORM_PARALLELISM, refresh_each
-from bench.estate import SECRET_NAME, SECRET_VALUE
+from bench.estate import SECRETS_DIR
 from bench.meter import StatementCounter, measure, peak_rss_mb
 from reconciler.load import TenantDesired, load_path
 from reconciler.mcp.client import ConnectorClient
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cycle", action="store_true", help="plan: also apply the plan")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here")
     args = parser.parse_args(argv)
-    os.environ.setdefault(SECRET_NAME, SECRET_VALUE)  # the estate's jobs pass it to tasks
+    os.environ.setdefault("RECONCILER_SECRETS_DIR", str(SECRETS_DIR))  # jobs pass a secret
     out: dict[str, Any] = {"phase": args.phase, "tenants": args.tenants}
     store = StateStore.open(args.db)
     try:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.emulator import EmulatorProcess, emulator_process, route_delta
-from bench.estate import SECRET_NAME, SECRET_VALUE, EstateShape, write_estate
+from bench.estate import SECRETS_DIR, EstateShape, write_estate
 from bench.process import run_process
 
 API_KEY = "bench-key"
@@ -102,7 +102,7 @@ class Runner:
             "DATABASE_URL": db,
             "MCP_SERVER_URL": self.emulator.url,
             "MCP_API_KEY": API_KEY,
-            SECRET_NAME: SECRET_VALUE,
+            "RECONCILER_SECRETS_DIR": str(SECRETS_DIR),
         }
 
     def phase(self, name: str, kind: str, estate: Path, tenants: int, db: str, *args: str) -> Phase:

@@ -32,7 +32,7 @@ from reconciler.kinds.base import (
     TenantContext,
 )
 from reconciler.refs import Malformed, Ref, Reference, SecretRef, VarRef, references_in, substitute
-from reconciler.secrets import mask_paths
+from reconciler.secrets import mask_paths, missing_secret_hint, read_secret
 from reconciler.sources import Report, SourceDocument, validate
 from reconciler.variables import Presets
 from reconciler.yamlpos import FieldPath
@@ -71,6 +71,13 @@ class TenantResolver:
         self.read_file = tenant_reader(root, report.folder(root))
         self.entries: dict[ResourceKey, _Entry] = {}
         self.resources: dict[ResourceKey, DesiredResource] = {}
+        self._secrets: dict[str, str | None] = {}
+
+    def _secret(self, name: str) -> str | None:
+        """This tenant's secret ``name`` (read once per run, from its own folder only)."""
+        if name not in self._secrets:
+            self._secrets[name] = read_secret(self.tenant, name)
+        return self._secrets[name]
 
     def resolve(self, docs: list[SourceDocument]) -> dict[ResourceKey, DesiredResource]:
         """Every resource the documents describe (those with problems are left out)."""
@@ -186,7 +193,8 @@ class TenantResolver:
         if isinstance(ref, VarRef):
             return self.variables[ref.name]
         if isinstance(ref, SecretRef):
-            value = os.environ[ref.name]
+            value = self._secret(ref.name)
+            assert value is not None
             entry.secrets.add(value)
             return value
         target = self._target(ref)
@@ -220,13 +228,9 @@ class TenantResolver:
                 False,
             )
         if isinstance(ref, SecretRef):
-            if os.environ.get(ref.name):
+            if self._secret(ref.name):
                 return None, True
-            return (
-                f"secret `{ref.name}` is not set: export {ref.name} in the environment of "
-                "plan and apply (its value is never shown or stored)",
-                False,
-            )
+            return missing_secret_hint(self.tenant, ref.name), False
         if ref.collection not in KINDS_BY_COLLECTION:
             collections = sorted(KINDS_BY_COLLECTION)
             hint = did_you_mean(ref.collection, collections)
@@ -285,8 +289,13 @@ def sensitive_paths(
                 walk(value, (*path, str(key)))
             return
         rule = kind.rule_for(".".join(path)) if path else None
+        sensitive = rule is not None and rule.rule is Rule.SENSITIVE
+        if isinstance(node, list) and not sensitive:
+            for index, item in enumerate(node):  # a secret inside a list masks that item
+                walk(item, (*path, str(index)))
+            return
         secret = isinstance(node, str) and any(s and s in node for s in secrets)
-        if secret or (rule is not None and rule.rule is Rule.SENSITIVE):
+        if secret or sensitive:
             found.append(path)
 
     walk(spec, ())

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.support.postgres_fixtures",
     "tests.support.emulator_fixtures",
+    "tests.support.secret_fixtures",
 ]

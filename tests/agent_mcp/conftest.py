@@ -69,14 +69,18 @@ def specs(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def agent_env(
-    emulator: Any, db_url: str, monkeypatch: pytest.MonkeyPatch
+    emulator: Any, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[dict[str, str]]:
     """The settings every face of the reconciler reads, also set for this process."""
+    secrets = tmp_path / "secrets"
+    for tenant in ("acme", "globex"):
+        (secrets / tenant).mkdir(parents=True, exist_ok=True)
+        (secrets / tenant / "AGENT_TEST_TOKEN").write_text(SECRET + "\n")
     env = {
+        "RECONCILER_SECRETS_DIR": str(secrets),
         "MCP_SERVER_URL": emulator.url,
         "MCP_API_KEY": emulator.api_key,
         "DATABASE_URL": db_url,
-        "AGENT_TEST_TOKEN": SECRET,
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from bench.bounds import apply_bound, pages_per_tenant, plan_bound
-from bench.estate import KINDS, SECRET_NAME, SECRET_VALUE, EstateShape, spread, write_estate
+from bench.estate import KINDS, SECRET_VALUE, SECRETS_DIR, EstateShape, spread, write_estate
 from reconciler.load import load_path
 
 
 @pytest.fixture(autouse=True)
 def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(SECRET_NAME, SECRET_VALUE)
+    monkeypatch.setenv("RECONCILER_SECRETS_DIR", str(SECRETS_DIR))
 
 
 def test_generated_estate_loads_with_expected_counts(tmp_path: Path) -> None:

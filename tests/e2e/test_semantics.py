@@ -17,6 +17,7 @@ from reconciler.planfile import recheck
 from reconciler.reconcile import plan_tenants
 from reconciler.state import StateStore, normalize_database_url
 from tests.e2e.conftest import World
+from tests.support.secret_fixtures import PutSecret
 
 
 def _apply(world: World, *extra: str) -> None:
@@ -222,10 +223,10 @@ def test_drift_report_exit_codes_unmanaged_and_history(world: World) -> None:
 
 
 def test_a_secret_appears_nowhere_but_in_the_connector_call(
-    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    world: World, put_secret: PutSecret, caplog: pytest.LogCaptureFixture
 ) -> None:
     secret = "tok-9f8e7d6c5b4a-very-secret"
-    monkeypatch.setenv("ACME_WAREHOUSE_TOKEN", secret)
+    put_secret("acme", "ACME_WAREHOUSE_TOKEN", secret)
     _edit(
         world.specs / "acme/jobs.yaml",
         "        table: ${datasets.sales.table}",
@@ -251,7 +252,7 @@ def test_a_secret_appears_nowhere_but_in_the_connector_call(
     assert params["token"] == secret, "the connector received the clear value"
     assert secret not in _dump_state(_env("DATABASE_URL"))
 
-    monkeypatch.setenv("ACME_WAREHOUSE_TOKEN", secret + "-rotated")
+    put_secret("acme", "ACME_WAREHOUSE_TOKEN", secret + "-rotated")
     [change] = world.changes()
     assert [f["path"] for f in change["fields"]] == [
         "tasks.ingest.notebook_task.base_parameters.token"
@@ -259,8 +260,7 @@ def test_a_secret_appears_nowhere_but_in_the_connector_call(
     assert change["fields"][0]["sensitive"] is True
 
 
-def test_a_missing_secret_is_a_located_error(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+def test_a_missing_secret_is_a_located_error(world: World, put_secret: PutSecret) -> None:
     _edit(
         world.specs / "acme/jobs.yaml",
         "        table: ${datasets.sales.table}",
@@ -269,6 +269,33 @@ def test_a_missing_secret_is_a_located_error(world: World, monkeypatch: pytest.M
     result = world.run("validate", str(world.specs))
     assert result.code == 1
     assert "acme/jobs.yaml:" in result.err and "NOT_SET_ANYWHERE" in result.err
+    assert "/acme/NOT_SET_ANYWHERE" in result.err, "it says which file to write"
+
+
+def test_a_secret_cannot_read_the_reconcilers_own_settings(
+    world: World, put_secret: PutSecret
+) -> None:
+    """`${secret:MCP_API_KEY}` is not the connector key: secrets come from the tenant's folder."""
+    _edit(
+        world.specs / "acme/jobs.yaml",
+        "        table: ${datasets.sales.table}",
+        "        table: ${datasets.sales.table}\n        token: ${secret:MCP_API_KEY}",
+    )
+    result = world.run("apply", str(world.specs), "--auto-approve")
+    assert result.code == 1 and "MCP_API_KEY" in result.err and "acme/jobs.yaml:" in result.err
+    assert world.api.get("/jobs", params={"tenant_id": "acme"}).json().get("jobs", []) == []
+
+
+def test_a_tenant_reads_only_its_own_secrets(world: World, put_secret: PutSecret) -> None:
+    put_secret("globex", "SHARED_NAME", "globex-only-value")
+    _edit(
+        world.specs / "acme/jobs.yaml",
+        "        table: ${datasets.sales.table}",
+        "        table: ${datasets.sales.table}\n        token: ${secret:SHARED_NAME}",
+    )
+    result = world.run("plan", str(world.specs))
+    assert result.code == 1 and "/acme/SHARED_NAME" in result.err
+    assert "globex-only-value" not in result.out + result.err
 
 
 def _env(name: str) -> str:
@@ -390,10 +417,10 @@ def test_markdown_split_writes_parts_a_pull_request_can_post(
 
 
 def test_a_connector_error_quoting_a_secret_is_redacted_everywhere(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, put_secret: PutSecret
 ) -> None:
     secret = "tok-echoed-back-by-the-connector"
-    monkeypatch.setenv("ECHOED_TOKEN", secret)
+    put_secret("acme", "ECHOED_TOKEN", secret)
     _edit(
         world.specs / "acme/jobs.yaml",
         "      notebook: ${notebooks.daily-report.path}",
@@ -407,3 +434,29 @@ def test_a_connector_error_quoting_a_secret_is_redacted_everywhere(
     history = world.run("history", "--steps", "--format", "json")
     assert secret not in history.out
     assert secret not in _dump_state(_env("DATABASE_URL"))
+
+
+def test_a_secret_inside_a_list_is_masked(world: World, put_secret: PutSecret) -> None:
+    secret = "oncall-5ecret-inbox"
+    put_secret("acme", "ONCALL", secret)
+    _edit(
+        world.specs / "acme/jobs.yaml",
+        "    on_failure: [data-oncall@acme.example]",
+        '    on_failure: ["${secret:ONCALL}@acme.example"]',
+    )
+    saved = world.specs.parent / "list.plan"
+    outputs = [
+        world.run("plan", str(world.specs)),
+        world.run("plan", str(world.specs), "--format", "json"),
+        world.run("plan", str(world.specs), "--out", str(saved)),
+        world.run("apply", str(world.specs), "--auto-approve"),
+        world.run("state", "show", "acme/Job/nightly-sales"),
+        world.run("drift", str(world.specs), "--format", "json"),
+    ]
+    assert all(o.code in (0, 2) for o in outputs), [o.err for o in outputs]
+    for output in outputs:
+        assert secret not in output.out + output.err
+    assert secret not in saved.read_text()
+    assert secret not in _dump_state(_env("DATABASE_URL"))
+    job = world.api.get("/jobs", params={"tenant_id": "acme"}).json()["jobs"][0]
+    assert job["settings"]["email_notifications"]["on_failure"] == [f"{secret}@acme.example"]
