@@ -113,6 +113,8 @@ class PlanOptions:
     replace: frozenset[tuple[str, str]] = frozenset()  # force these to be replaced
     refresh_only: bool = False  # only record what is observed; change nothing remote
     drift: str = "revert"  # "report": drift is listed, never reverted (policy.drift)
+    # (kind, identity) -> the other tenant of this state database that records it
+    foreign: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,14 @@ def _drift_kept(
 
 
 def _unrecorded(base: ResourceChange, d: DesiredResource, options: PlanOptions) -> ResourceChange:
+    owner = options.foreign.get((d.key.kind, d.identity))
+    if owner is not None:
+        reason = (
+            f"{d.key.kind} `{d.identity}` already exists and is owned by tenant `{owner}` "
+            "of this state database: a tenant never adopts another tenant's object "
+            "(no adopt flag overrides this); rename it in this tenant's documents"
+        )
+        return replace(base, action=Action.CONFLICT, reason=reason)
     if d.adopt or options.adopt:
         return replace(base, action=Action.ADOPT, reason="existing object adopted")
     marked = base.observed is not None and base.observed.managed

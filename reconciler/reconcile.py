@@ -102,12 +102,13 @@ async def plan_tenant(
             log.warning("tenant %s: settled %d open intent(s)", name, resolved)
     snapshot = await asyncio.to_thread(store.read_tenant, name)
     recorded = snapshot.resources
+    foreign = await asyncio.to_thread(_foreign_records, store, name)
     if not settle:
         intents = await asyncio.to_thread(store.open_intents, name)
         recorded = settled_records(intents, observed, recorded) if intents else recorded
     policy = tenant.policy
     prune = options.prune if policy.prune is None else policy.prune
-    options = replace(options, prune=prune, drift=policy.drift)
+    options = replace(options, prune=prune, drift=policy.drift, foreign=foreign)
     return build_plan(
         context=tenant.context,
         order=tenant.order,
@@ -117,6 +118,17 @@ async def plan_tenant(
         serial=snapshot.serial,
         options=options,
     )
+
+
+def _foreign_records(store: StateStore, name: str) -> dict[tuple[str, str], str]:
+    """(kind, identity) -> the other tenant of the state database that records it."""
+    owners: dict[tuple[str, str], str] = {}
+    for other in store.tenants():
+        if other == name:
+            continue
+        for rec in store.read_tenant(other).resources.values():
+            owners.setdefault((rec.key.kind, rec.identity), other)
+    return owners
 
 
 async def plan_tenants(

@@ -289,8 +289,13 @@ def sensitive_paths(
                 walk(value, (*path, str(key)))
             return
         rule = kind.rule_for(".".join(path)) if path else None
+        sensitive = rule is not None and rule.rule is Rule.SENSITIVE
+        if isinstance(node, list) and not sensitive:
+            for index, item in enumerate(node):  # a secret inside a list masks that item
+                walk(item, (*path, str(index)))
+            return
         secret = isinstance(node, str) and any(s and s in node for s in secrets)
-        if secret or (rule is not None and rule.rule is Rule.SENSITIVE):
+        if secret or sensitive:
             found.append(path)
 
     walk(spec, ())

@@ -97,26 +97,39 @@ def mask_paths(spec: Mapping[str, Any], paths: Iterable[Path]) -> dict[str, Any]
     return result
 
 
-def masked_paths(spec: Mapping[str, Any], prefix: Path = ()) -> list[Path]:
-    """Every path of ``spec`` whose value is already a mask (e.g. in a stored record)."""
+def masked_paths(spec: Any, prefix: Path = ()) -> list[Path]:
+    """Every path of ``spec`` whose value is already a mask (list items by index)."""
     found: list[Path] = []
-    for key, value in spec.items():
-        if isinstance(value, Mapping):
+    items: Iterable[tuple[Any, Any]]
+    if isinstance(spec, Mapping):
+        items = spec.items()
+    elif isinstance(spec, list):
+        items = enumerate(spec)
+    else:
+        return found
+    for key, value in items:
+        if isinstance(value, Mapping | list):
             found.extend(masked_paths(value, (*prefix, str(key))))
         elif is_masked(value):
             found.append((*prefix, str(key)))
     return found
 
 
-def _masked_at(node: Mapping[str, Any], path: Path) -> dict[str, Any]:
-    copy = dict(node)
+def _masked_at(node: Any, path: Path) -> Any:
     head, rest = path[0], path[1:]
+    if isinstance(node, list):
+        if not head.isdigit() or int(head) >= len(node):
+            return node
+        items = list(node)
+        index = int(head)
+        items[index] = mask_value(items[index]) if not rest else _masked_at(items[index], rest)
+        return items
+    if not isinstance(node, Mapping):
+        return node
+    copy = dict(node)
     if head not in copy:
         return copy
-    if not rest:
-        copy[head] = mask_value(copy[head])
-    elif isinstance(copy[head], Mapping):
-        copy[head] = _masked_at(copy[head], rest)
+    copy[head] = mask_value(copy[head]) if not rest else _masked_at(copy[head], rest)
     return copy
 
 
@@ -128,7 +141,10 @@ def secret_values(spec: Mapping[str, Any], clear: Mapping[str, Any] | None) -> l
     for path in masked_paths(spec):
         node: Any = clear
         for part in path:
-            node = node.get(part) if isinstance(node, Mapping) else None
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                node = node.get(part) if isinstance(node, Mapping) else None
         if isinstance(node, str) and node:
             values.append(node)
     return values

@@ -434,3 +434,29 @@ def test_a_connector_error_quoting_a_secret_is_redacted_everywhere(
     history = world.run("history", "--steps", "--format", "json")
     assert secret not in history.out
     assert secret not in _dump_state(_env("DATABASE_URL"))
+
+
+def test_a_secret_inside_a_list_is_masked(world: World, put_secret: PutSecret) -> None:
+    secret = "oncall-5ecret-inbox"
+    put_secret("acme", "ONCALL", secret)
+    _edit(
+        world.specs / "acme/jobs.yaml",
+        "    on_failure: [data-oncall@acme.example]",
+        '    on_failure: ["${secret:ONCALL}@acme.example"]',
+    )
+    saved = world.specs.parent / "list.plan"
+    outputs = [
+        world.run("plan", str(world.specs)),
+        world.run("plan", str(world.specs), "--format", "json"),
+        world.run("plan", str(world.specs), "--out", str(saved)),
+        world.run("apply", str(world.specs), "--auto-approve"),
+        world.run("state", "show", "acme/Job/nightly-sales"),
+        world.run("drift", str(world.specs), "--format", "json"),
+    ]
+    assert all(o.code in (0, 2) for o in outputs), [o.err for o in outputs]
+    for output in outputs:
+        assert secret not in output.out + output.err
+    assert secret not in saved.read_text()
+    assert secret not in _dump_state(_env("DATABASE_URL"))
+    job = world.api.get("/jobs", params={"tenant_id": "acme"}).json()["jobs"][0]
+    assert job["settings"]["email_notifications"]["on_failure"] == [f"{secret}@acme.example"]

@@ -275,3 +275,15 @@ def test_redact_removes_every_secret_value_from_a_message() -> None:
     assert values == ["t-123"]
     assert redact("bad token 't-123' in t-123", values) == "bad token '(sensitive)' in (sensitive)"
     assert secret_values(masked, None) == []
+
+
+def test_an_object_of_another_tenant_is_a_conflict_that_adopt_does_not_override() -> None:
+    from dataclasses import replace as copy
+
+    d = copy(desired(NB, notebook_spec("etl"), NB_PATH), adopt=True)
+    theirs = copy(observed("Notebook", NB_PATH, d.spec), managed=True)
+    options = PlanOptions(adopt=True, foreign={("Notebook", NB_PATH): "acme"})
+    [change] = plan_of([d], [], [theirs], options).changes
+    assert change.action is Action.CONFLICT
+    assert "owned by tenant `acme` of this state database" in change.reason
+    assert "not in this state database" not in change.reason
