@@ -102,7 +102,7 @@ async def plan_tenant(
             log.warning("tenant %s: settled %d open intent(s)", name, resolved)
     snapshot = await asyncio.to_thread(store.read_tenant, name)
     recorded = snapshot.resources
-    foreign = await asyncio.to_thread(_foreign_records, store, name)
+    foreign = await asyncio.to_thread(store.owners, name)
     if not settle:
         intents = await asyncio.to_thread(store.open_intents, name)
         recorded = settled_records(intents, observed, recorded) if intents else recorded
@@ -118,17 +118,6 @@ async def plan_tenant(
         serial=snapshot.serial,
         options=options,
     )
-
-
-def _foreign_records(store: StateStore, name: str) -> dict[tuple[str, str], str]:
-    """(kind, identity) -> the other tenant of the state database that records it."""
-    owners: dict[tuple[str, str], str] = {}
-    for other in store.tenants():
-        if other == name:
-            continue
-        for rec in store.read_tenant(other).resources.values():
-            owners.setdefault((rec.key.kind, rec.identity), other)
-    return owners
 
 
 async def plan_tenants(

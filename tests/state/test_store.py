@@ -69,6 +69,15 @@ def test_tenants_are_kept_apart(store: StateStore) -> None:
     assert list(store.read_tenant("zeta").resources) == [ResourceKey("zeta", "Job", "nightly")]
 
 
+def test_owners_names_the_other_tenants_objects_only(store: StateStore) -> None:
+    acme, zeta = job(tenant="acme"), job(tenant="zeta")
+    store.record_resource(start(store, "acme"), acme, action="create")
+    store.record_resource(start(store, "zeta"), zeta, action="create")
+    assert store.owners("acme") == {("Job", zeta.identity): "zeta"}
+    assert store.owners("zeta") == {("Job", acme.identity): "acme"}
+    assert store.owners("nobody") == {("Job", acme.identity): "acme"}  # first owner, by name
+
+
 def test_begin_apply_bumps_the_serial(store: StateStore) -> None:
     first = start(store, serial=0)
     store.finish_apply(first, outcome="succeeded", summary={})
