@@ -282,6 +282,9 @@ def sensitive_paths(
 ) -> tuple[tuple[str, ...], ...]:
     """Paths of the normalised spec that hold a secret value or that the kind marks sensitive."""
     found: list[tuple[str, ...]] = []
+    secrets = {s for s in secrets if s}
+    if not secrets and not kind.has_sensitive_rules:
+        return ()
 
     def walk(node: Any, path: tuple[str, ...]) -> None:
         if isinstance(node, Mapping):
@@ -294,7 +297,7 @@ def sensitive_paths(
             for index, item in enumerate(node):  # a secret inside a list masks that item
                 walk(item, (*path, str(index)))
             return
-        secret = isinstance(node, str) and any(s and s in node for s in secrets)
+        secret = isinstance(node, str) and any(s in node for s in secrets)
         if secret or sensitive:
             found.append(path)
 
