@@ -49,7 +49,7 @@ from reconciler.service.webhook import router as webhook_router
 
 log = logging.getLogger("reconciler.service")
 
-ROUTERS: tuple[str, ...] = ()
+ROUTERS: tuple[str, ...] = ("reconciler.service.web:router",)
 """Routers other modules add to the app, as ``"package.module:attribute"``."""
 
 PROBLEM = "application/problem+json"
