@@ -76,6 +76,10 @@ ADMIN_ANSWERS: dict[int | str, dict[str, Any]] = {
     403: _problem("a read token: this action needs the admin token"),
 }
 
+READ_TOKEN: dict[str, Any] = {"x-token": "read"}
+ADMIN_TOKEN: dict[str, Any] = {"x-token": "admin"}
+"""The token an operation needs, in the OpenAPI document (a POST that only reads says read)."""
+
 router = APIRouter(prefix="/api/v1", tags=["actions"])
 
 
@@ -296,6 +300,7 @@ def _table(answer: dict[str, Any], tenant: str) -> dict[str, Any]:
     response_model=RunModel,
     responses={**ADMIN_ANSWERS, 409: _problem("the idempotency key was used with another body")},
     dependencies=[Depends(require_admin_forbid_read)],
+    openapi_extra=ADMIN_TOKEN,
 )
 async def start_run(
     tenant: TenantName,
@@ -322,6 +327,7 @@ async def start_run(
     response_model=RunList,
     responses=ANSWERS,
     dependencies=[Depends(require_read)],
+    openapi_extra=READ_TOKEN,
 )
 async def job_runs(
     tenant: TenantName,
@@ -342,6 +348,7 @@ async def job_runs(
     response_model=RunModel,
     responses=ADMIN_ANSWERS,
     dependencies=[Depends(require_admin_forbid_read)],
+    openapi_extra=ADMIN_TOKEN,
 )
 async def cancel_run(
     run_id: RunId,
@@ -381,6 +388,7 @@ async def _owns(runtime: Runtime, tenant: str, context: TenantContext, run_id: i
     response_model=InvocationModel,
     responses=ADMIN_ANSWERS,
     dependencies=[Depends(require_admin_forbid_read)],
+    openapi_extra=ADMIN_TOKEN,
 )
 async def invoke(
     tenant: TenantName, name: ResourceName, body: InvokeRequest, runtime: RuntimeDep
@@ -406,6 +414,7 @@ async def invoke(
     response_model=QueryAnswer,
     responses=ANSWERS,
     dependencies=[Depends(require_read)],
+    openapi_extra=READ_TOKEN,
 )
 async def query(
     tenant: TenantName,
@@ -429,6 +438,7 @@ async def query(
     response_model=SearchAnswer,
     responses=ANSWERS,
     dependencies=[Depends(require_read)],
+    openapi_extra=READ_TOKEN,
 )
 async def search(
     tenant: TenantName, name: ResourceName, body: SearchRequest, runtime: RuntimeDep

@@ -73,6 +73,7 @@ class ApprovalAnswer(BaseModel):
         409: _problem("the plan was applied already, or destroys data without allow_data_loss"),
     },
     dependencies=[Depends(require_admin_forbid_read)],
+    openapi_extra={"x-token": "admin"},
 )
 async def approve_plan(
     plan_id: PlanId,

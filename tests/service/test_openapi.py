@@ -38,3 +38,5 @@ def test_the_action_routes_are_documented_with_their_problem_answers() -> None:
             assert "application/problem+json" in answers[status]["content"], (path, status)
     assert "403" in paths[jobs]["post"]["responses"]
     assert "403" not in paths[jobs]["get"]["responses"]
+    query = paths["/api/v1/tenants/{tenant}/datasets/{name}/query"]["post"]
+    assert (paths[jobs]["post"]["x-token"], query["x-token"]) == ("admin", "read")
