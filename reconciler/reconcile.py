@@ -42,6 +42,7 @@ from reconciler.kinds.base import Kind, ObservedResource, TenantContext
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import Plan, PlanOptions, TenantFailure, TenantPlan, build_plan
+from reconciler.remote_ids import with_known_ids
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.state.recovery import resolve_open_intents, settled_records
@@ -119,7 +120,7 @@ async def plan_tenant(
     return build_plan(
         context=tenant.context,
         order=tenant.order,
-        desired=tenant.resources,
+        desired=with_known_ids(tenant.resources, recorded, observed),
         recorded=recorded,
         observed=observed,
         serial=snapshot.serial,

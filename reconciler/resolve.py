@@ -32,7 +32,17 @@ from reconciler.kinds.base import (
     TenantContext,
 )
 from reconciler.limits import value_problems
-from reconciler.refs import Malformed, Ref, Reference, SecretRef, VarRef, references_in, substitute
+from reconciler.refs import (
+    Malformed,
+    Ref,
+    Reference,
+    RemoteIdRef,
+    SecretRef,
+    VarRef,
+    references_in,
+    substitute,
+)
+from reconciler.remote_ids import Placeholders
 from reconciler.secrets import mask_paths, missing_secret_hint, read_secret
 from reconciler.sources import Report, SourceDocument, validate
 from reconciler.variables import Presets
@@ -49,6 +59,7 @@ class _Entry:
     attributes: dict[str, str] | None = None  # None until resolved (or when invalid)
     depends_on: set[ResourceKey] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)  # secret values substituted into the spec
+    placeholders: Placeholders = field(default_factory=Placeholders)  # ${resources.*.id}
 
 
 class TenantResolver:
@@ -131,7 +142,9 @@ class TenantResolver:
             return tuple(sorted(self.entries))
 
     def _target(self, ref: Ref | Malformed) -> ResourceKey | None:
-        if not isinstance(ref, Reference) or ref.collection not in KINDS_BY_COLLECTION:
+        if not isinstance(ref, Reference | RemoteIdRef):
+            return None
+        if ref.collection not in KINDS_BY_COLLECTION:
             return None
         return ResourceKey(self.tenant, KINDS_BY_COLLECTION[ref.collection].kind, ref.name)
 
@@ -158,6 +171,8 @@ class TenantResolver:
             entry.attributes = kind.attributes(self.context, name, model.spec)
             identity = kind.identity(self.context, name, model.spec)
             normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
+            normalized = entry.placeholders.restore(normalized)
+            entry.attributes = entry.placeholders.restore(entry.attributes)
             kind.check_related(normalized, self.resources.values())
             if self.presets is not None:
                 identity, normalized = kind.with_presets(identity, normalized, self.presets)
@@ -209,6 +224,8 @@ class TenantResolver:
             assert value is not None
             entry.secrets.add(value)
             return value
+        if isinstance(ref, RemoteIdRef):
+            return entry.placeholders.stand_in(ref)
         target = self._target(ref)
         assert target is not None
         attributes = self.entries[target].attributes
@@ -259,6 +276,8 @@ class TenantResolver:
         attributes = self.entries[target].attributes
         if attributes is None:
             return None, False  # the target has problems of its own, reported there
+        if isinstance(ref, RemoteIdRef):
+            return None, True  # known when the plan is made, or once the apply created it
         if ref.attribute not in attributes:
             names = sorted(attributes)
             hint = did_you_mean(ref.attribute, names)
@@ -269,7 +288,7 @@ class TenantResolver:
             )
         return None, True
 
-    def _missing(self, ref: Reference, target: ResourceKey) -> str:
+    def _missing(self, ref: Reference | RemoteIdRef, target: ResourceKey) -> str:
         names = sorted(k.name for k in self.entries if k.kind == target.kind)
         hint = did_you_mean(ref.name, names)
         there = ", ".join(names) if names else "none"
