@@ -36,12 +36,13 @@ from reconciler.apply import (
     acquire_lock,
     apply_tenant,
 )
-from reconciler.errors import CircuitOpenError, ReconcilerError
+from reconciler.errors import CircuitOpenError, ReconcilerError, SpecError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, ObservedResource, TenantContext
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import Plan, PlanOptions, TenantFailure, TenantPlan, build_plan
+from reconciler.plancheck import missing_notebooks
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.state.recovery import resolve_open_intents, settled_records
@@ -103,6 +104,9 @@ async def plan_tenant(
     """
     name = tenant.context.name
     observed = await observe_tenant(client, tenant.context)
+    problems = missing_notebooks(tenant.resources, observed)
+    if problems:
+        raise SpecError(problems)
     if settle:
         resolved = await asyncio.to_thread(resolve_open_intents, store, name, observed, lease=lease)
         if resolved:
@@ -159,7 +163,9 @@ async def plan_tenants(
     plans: list[TenantPlan] = []
     failed: list[TenantFailure] = []
     for tenant, outcome in zip(tenants, outcomes, strict=True):
-        if isinstance(outcome, ReconcilerError):
+        if isinstance(outcome, SpecError):  # each problem with its file:line
+            failed.append(TenantFailure(tenant.context.name, "; ".join(outcome.lines())))
+        elif isinstance(outcome, ReconcilerError):
             failed.append(TenantFailure(tenant.context.name, str(outcome)))
         elif isinstance(outcome, BaseException):
             raise outcome

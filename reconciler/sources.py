@@ -56,12 +56,24 @@ class SourceDocument:
         return f"{self.rel}:{self.parsed.start.line}"
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A place under the folder given that was not read (a warning, not a problem)."""
+
+    path: str  # relative to the folder the user named (posix)
+    reason: str
+
+    def __str__(self) -> str:
+        return f"warning: {self.path}: skipped: {self.reason}"
+
+
 class Report:
-    """Collects every problem of one load, each located in its file."""
+    """Collects every problem of one load, each located in its file, and what was skipped."""
 
     def __init__(self, base: Path) -> None:
         self.base = base
         self.problems: list[Problem] = []
+        self.skipped: list[Skipped] = []
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the folder the user named, with ``/`` separators."""
@@ -82,6 +94,10 @@ class Report:
 
     def add_at(self, rel: str, where: Position, message: str, path: str = "") -> None:
         self.problems.append(Problem(rel, where.line, where.col, message, path))
+
+    def skip(self, path: Path, reason: str) -> None:
+        """``path`` was not read: every output that loads the documents shows it as a warning."""
+        self.skipped.append(Skipped(self.relative(path), reason))
 
     def extend(self, problems: Iterable[Problem]) -> None:
         self.problems.extend(problems)
