@@ -4,7 +4,9 @@ A job task may name a notebook by its literal workspace path instead of
 ``${notebooks.x.path}``. When that path is neither a notebook of the tenant's
 documents nor one the connector lists, the job's create or update would fail
 at apply, after other steps already ran; the plan refuses it instead, at the
-job's document.
+job's document. So is a dataset source file the plan uploads (a create, a
+replace, a changed file) that the connector would refuse for the declared
+columns (see :mod:`reconciler.sourcecheck`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 from reconciler.errors import Problem
 from reconciler.kinds.base import DesiredResource, ObservedResource, ResourceKey
+from reconciler.plan import Action, ResourceChange
+from reconciler.sourcecheck import Column, source_problem
 
 
 def missing_notebooks(
@@ -58,3 +62,30 @@ def _notebook_paths(tasks: Any) -> Iterator[tuple[str, str]]:
         inner = (task.get("for_each_task") or {}).get("task")
         if isinstance(inner, Mapping):
             yield from _notebook_paths({f"{key}.task": inner})
+
+
+def refused_uploads(changes: Sequence[ResourceChange]) -> list[Problem]:
+    """A problem for every source file the plan uploads that the connector would refuse."""
+    problems = []
+    for change in changes:
+        desired = change.desired
+        if desired is None or change.key.kind != "Dataset" or "source" not in desired.blobs:
+            continue
+        uploads = change.action in (Action.CREATE, Action.REPLACE) or bool(
+            change.changed_fields & {"source_sha256", "source_format"}
+        )
+        if not uploads:
+            continue
+        spec = desired.values()
+        columns = sorted(spec["columns"].items(), key=lambda item: item[1]["position"])
+        problem = source_problem(
+            desired.blobs["source"],
+            str(spec["source_format"]),
+            [Column(name, c["type"], c["nullable"]) for name, c in columns],
+        )
+        if problem:
+            where = desired.location
+            problems.append(
+                Problem(where.file, where.line, where.col, problem, f"Dataset {change.key.name}")
+            )
+    return problems

@@ -42,7 +42,7 @@ from reconciler.kinds.base import Kind, ObservedResource, TenantContext
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import Plan, PlanOptions, TenantFailure, TenantPlan, build_plan
-from reconciler.plancheck import missing_notebooks
+from reconciler.plancheck import missing_notebooks, refused_uploads
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.state.recovery import resolve_open_intents, settled_records
@@ -120,7 +120,7 @@ async def plan_tenant(
     policy = tenant.policy
     prune = options.prune if policy.prune is None else policy.prune
     options = replace(options, prune=prune, drift=policy.drift, foreign=foreign)
-    return build_plan(
+    plan = build_plan(
         context=tenant.context,
         order=tenant.order,
         desired=tenant.resources,
@@ -129,6 +129,10 @@ async def plan_tenant(
         serial=snapshot.serial,
         options=options,
     )
+    problems = refused_uploads(plan.actionable)
+    if problems:
+        raise SpecError(problems)
+    return plan
 
 
 async def plan_tenants(

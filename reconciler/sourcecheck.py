@@ -6,7 +6,9 @@ reads an uploaded CSV or Parquet file against the table's columns: the names
 must be the table's (any order), every value must fit its column's type and
 NOT NULL columns must have one (see ``reconciler/emulator/datasets.py``). Each
 of these would otherwise fail at apply, after other steps already ran; here it
-is a problem at the document's ``source`` line, before anything changes.
+is a problem at the document, before anything changes. The size is checked
+when the documents load; a file's content only when the plan uploads it (a
+create, a replace, or a changed file): an unchanged file is not sent again.
 """
 
 from __future__ import annotations
@@ -15,14 +17,23 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconciler import deltatypes
 from reconciler.deltavalues import convert
-from reconciler.kinds.columns import Column
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """The connector's limit on one request body (413 PAYLOAD_TOO_LARGE above it)."""
+
+
+class Column(NamedTuple):
+    """A declared column, as the normalised dataset spec holds it."""
+
+    name: str
+    type: str
+    nullable: bool
+
+
 ENVELOPE_BYTES = 64 * 1024
 """Room kept for the rest of the request around a notebook's content or an uploaded file."""
 

@@ -23,6 +23,7 @@ from reconciler.errors import Problem
 from reconciler.explain import did_you_mean, dotted, explain
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import SourceLocation
+from reconciler.limits import text_problems
 from reconciler.refs import has_reference
 from reconciler.yamlpos import FieldPath, ParsedDocument, Position, parse_documents
 
@@ -115,6 +116,8 @@ def read_documents(files: Iterable[Path], report: Report) -> list[SourceDocument
         if fault is not None:
             report.add_at(rel, fault.position, fault.message)
         for doc in parsed:
+            if _report_bad_text(rel, doc, report):
+                continue
             _report_duplicate_keys(rel, doc, report)
             kind = _known_kind(rel, doc, report)
             if kind is not None:
@@ -134,6 +137,15 @@ def _read_text(file: Path, rel: str, report: Report) -> str | None:
         message = f"cannot read the file: {exc.strerror}"
     report.add_at(rel, Position(1, 1), message)
     return None
+
+
+def _report_bad_text(rel: str, doc: ParsedDocument, report: Report) -> bool:
+    """Report strings that are no text (lone surrogates); True when the document has any."""
+    found = False
+    for path, message in text_problems(doc.data):
+        report.add_at(rel, doc.value_position(path), message, dotted(path))
+        found = True
+    return found
 
 
 def _report_duplicate_keys(rel: str, doc: ParsedDocument, report: Report) -> None:

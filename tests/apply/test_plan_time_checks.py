@@ -26,7 +26,7 @@ def test_a_csv_header_that_does_not_match_is_refused_before_any_change(
     assert main(["apply", str(specs / "acme"), "--auto-approve"]) == 1
 
     err = capsys.readouterr().err
-    assert "datasets.yaml:20:11: spec.source.path: `data/sales.csv`: line 1:" in err, err
+    assert "datasets.yaml:3:1: Dataset sales: line 1: the file's header" in err, err
     assert "lacks shop and adds store" in err
     assert _writes(emulator) == 0
 
