@@ -26,13 +26,14 @@ from reconciler.kinds.base import (
     DesiredResource,
     FieldProblem,
     Kind,
+    Namespace,
     ReadFile,
     ResourceKey,
     Rule,
     TenantContext,
 )
 from reconciler.refs import Malformed, Ref, Reference, SecretRef, VarRef, references_in, substitute
-from reconciler.secrets import mask_paths, missing_secret_hint, read_secret
+from reconciler.secrets import mask_paths, missing_secret_hint, read_secret, redact
 from reconciler.sources import Report, SourceDocument, validate
 from reconciler.variables import Presets
 from reconciler.yamlpos import FieldPath
@@ -62,8 +63,10 @@ class TenantResolver:
         *,
         variables: Mapping[str, Any] | None = None,
         presets: Presets | None = None,
+        namespace: Namespace | None = None,
     ) -> None:
         self.tenant = tenant
+        self.namespace = namespace
         self.variables = dict(variables or {})
         self.presets = presets
         self.context = context
@@ -155,10 +158,15 @@ class TenantResolver:
             identity = kind.identity(self.context, name, model.spec)
             normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
             kind.check_related(normalized, self.resources.values())
+            if self.namespace is not None:
+                self._check_namespace(kind, entry, identity, model.spec, normalized)
             if self.presets is not None:
                 identity, normalized = kind.with_presets(identity, normalized, self.presets)
                 if "name" in entry.attributes:  # a target's name prefix renames the job
                     entry.attributes["name"] = identity
+        except _NamespaceProblem as exc:
+            self.report.add(doc, exc.path, exc.message)
+            return
         except FieldProblem as exc:
             self.report.add(doc, ("spec", *exc.path), exc.message)
             return
@@ -188,6 +196,16 @@ class TenantResolver:
             lifecycle=lifecycle,
             sensitive=sensitive,
         )
+
+    def _check_namespace(
+        self, kind: Kind, entry: _Entry, identity: str, spec: Any, normalized: Any
+    ) -> None:
+        """The kind's namespace check; its problems carry whole-document paths."""
+        assert self.namespace is not None
+        try:
+            kind.check_namespace(self.namespace, identity, spec, normalized)
+        except FieldProblem as exc:  # the message quotes the value: cut secrets from it
+            raise _NamespaceProblem(redact(exc.message, entry.secrets), exc.path) from None
 
     def _value(self, ref: Ref, entry: _Entry) -> Any:
         if isinstance(ref, VarRef):
@@ -265,6 +283,10 @@ class TenantResolver:
             f"`{ref}`: tenant `{self.tenant}` has no {target.kind} `{ref.name}`{hint} "
             f"({ref.collection}: {there})"
         )
+
+
+class _NamespaceProblem(FieldProblem):
+    """A :class:`FieldProblem` of a namespace check: its path starts at the document root."""
 
 
 def _lifecycle(model: Lifecycle | None) -> dict[str, Any]:
