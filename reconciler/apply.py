@@ -77,6 +77,15 @@ class ApplyResult:
         return self.error is None and not self.failed
 
 
+class ApplyInterrupted(StateError):
+    """The state database failed after steps ran: the database error, and every step's outcome."""
+
+    def __init__(self, cause: StateError, apply_id: int, steps: tuple[StepResult, ...]) -> None:
+        super().__init__(cause.message, hint=cause.hint)
+        self.apply_id = apply_id
+        self.steps = steps
+
+
 StepListener = Callable[[str, ResourceChange, str | None], None]
 """Called with ("start" | "waiting" | "ok" | "failed" | "skipped", change, detail)."""
 
@@ -126,12 +135,15 @@ async def apply_tenant(
         runner.before_step = before_step
         runner.slots = slots or asyncio.Semaphore(max(1, parallelism))
         results = await runner.run(steps)
-        if runner.fatal is not None:
-            raise runner.fatal
-        outcome = "failed" if any(r.outcome != "ok" for r in results) else "succeeded"
-        await asyncio.to_thread(
-            store.finish_apply, apply_id, outcome=outcome, summary=_summary(results)
-        )
+        try:
+            if runner.fatal is not None:
+                raise runner.fatal
+            outcome = "failed" if any(r.outcome != "ok" for r in results) else "succeeded"
+            await asyncio.to_thread(
+                store.finish_apply, apply_id, outcome=outcome, summary=_summary(results)
+            )
+        except StateError as exc:
+            raise ApplyInterrupted(exc, apply_id, results) from exc
     finally:
         if not held:
             await asyncio.to_thread(lease.release)

@@ -37,7 +37,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from reconciler.diff import FieldChange, drift_changes, field_changes
+import orjson
+
+from reconciler.diff import FieldChange, drift_changes, field_changes, unchanged
 from reconciler.kinds import KINDS, upgraded
 from reconciler.kinds.base import (
     DesiredResource,
@@ -46,7 +48,7 @@ from reconciler.kinds.base import (
     ResourceKey,
     TenantContext,
 )
-from reconciler.secrets import mask_paths, masked_paths
+from reconciler.secrets import MASK_PREFIX, mask_paths, masked_paths
 
 
 class Action(StrEnum):
@@ -224,16 +226,20 @@ def _plan_desired(
         reason = "new" if r is None else "deleted outside the reconciler: create again"
         return replace(base, action=Action.CREATE, reason=reason)
     kind = KINDS[d.key.kind]
-    secret_paths = {*d.sensitive, *(masked_paths(r.spec) if r else ())}
-    o_spec = mask_paths(o.spec, secret_paths)
+    secret_paths = {*d.sensitive, *(masked_paths(r.spec) if r and _may_hold_masks(r.spec) else ())}
+    o_spec = mask_paths(o.spec, secret_paths) if secret_paths else o.spec
     ignore = tuple(lifecycle.get("ignore_changes", ()))
-    fields = field_changes(kind, d.spec, r.spec if r else None, o_spec, ignore=ignore)
+    quiet = unchanged(d.spec, r.spec if r else None, o_spec)
+    fields = (
+        () if quiet else field_changes(kind, d.spec, r.spec if r else None, o_spec, ignore=ignore)
+    )
     base = replace(
         base, remote_id=o.remote_id, observed=o, fields=fields, fingerprint=fingerprint(o)
     )
     if r is None:
         return _unrecorded(base, d, options)
-    base = replace(base, drift=drift_changes(kind, r.spec, o_spec, ignore=ignore))
+    if not quiet:
+        base = replace(base, drift=drift_changes(kind, r.spec, o_spec, ignore=ignore))
     if (d.key.kind, d.key.name) in options.replace:
         return _replace(base, ["replacement requested with --replace"], kind.data_bearing)
     drifted = {f.parts for f in base.drift}
@@ -268,6 +274,14 @@ def _plan_desired(
 
 
 REPORTED = "reported, not reverted (policy.drift is report)"
+
+
+def _may_hold_masks(spec: Mapping[str, Any]) -> bool:
+    """False when no value of ``spec`` can be a mask (one encoding, not a walk of the spec)."""
+    try:
+        return MASK_PREFIX.encode() in orjson.dumps(spec)
+    except TypeError:
+        return True
 
 
 def _drift_kept(

@@ -29,7 +29,14 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 
 from reconciler import claims
-from reconciler.apply import ApplyResult, BeforeStep, StepListener, acquire_lock, apply_tenant
+from reconciler.apply import (
+    ApplyInterrupted,
+    ApplyResult,
+    BeforeStep,
+    StepListener,
+    acquire_lock,
+    apply_tenant,
+)
 from reconciler.errors import CircuitOpenError, ReconcilerError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, ObservedResource, TenantContext
@@ -240,5 +247,7 @@ async def _guarded(
 ) -> ApplyResult:
     try:
         return await apply(tenant)
+    except ApplyInterrupted as exc:  # the steps that ran still count in the summary
+        return ApplyResult(tenant.tenant, exc.apply_id, exc.steps, error=str(exc))
     except ReconcilerError as exc:
         return ApplyResult(tenant.tenant, None, (), error=str(exc))

@@ -32,6 +32,7 @@ from typing import Any
 from reconciler.yamlpos import FieldPath
 
 _TOKEN = re.compile(r"\$?\$\{([^}]*)\}")
+_OPENING = re.compile(r"\$\$\{|\$\{")
 _PART = re.compile(r"^[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^secret:([A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -77,9 +78,16 @@ class Malformed:
     """A ``${...}`` that is not of the form ``${collection.name.attribute}``."""
 
     text: str
+    unterminated: bool = False
 
     @property
     def message(self) -> str:
+        if self.unterminated:
+            shown = self.text if len(self.text) <= 60 else self.text[:60] + "…"
+            return (
+                f"unterminated reference `{shown}`: close it with `}}` "
+                "(or write `$${` for a literal `${`)"
+            )
         return (
             f"malformed reference `{self.text}`: write `${{collection.name.attribute}}`, "
             "e.g. `${notebooks.etl.path}`, `${var.NAME}` for a variable, `${secret:NAME}` "
@@ -105,11 +113,17 @@ def parse(inner: str) -> Ref | None:
 def references_in(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Ref | Malformed]]:
     """Every reference (or malformed one) in ``data``, with the path of its string."""
     if isinstance(data, str):
+        spans = []
         for match in _TOKEN.finditer(data):
+            spans.append(match.span())
             if match.group(0).startswith("$$"):
                 continue
             ref = parse(match.group(1))
             yield path, ref if ref is not None else Malformed(match.group(0))
+        for opening in _OPENING.finditer(data):
+            inside = any(a <= opening.start() < b for a, b in spans)
+            if opening.group(0) == "${" and not inside:
+                yield path, Malformed(data[opening.start() :], unterminated=True)
     elif isinstance(data, Mapping):
         for key, value in data.items():
             yield from references_in(value, (*path, key))

@@ -32,6 +32,7 @@ from reconciler.kinds.base import (
     Rule,
     TenantContext,
 )
+from reconciler.limits import value_problems
 from reconciler.refs import Malformed, Ref, Reference, SecretRef, VarRef, references_in, substitute
 from reconciler.secrets import mask_paths, missing_secret_hint, read_secret, redact
 from reconciler.sources import Report, SourceDocument, validate
@@ -144,10 +145,13 @@ class TenantResolver:
         doc = entry.doc
         resolvable = self._check_references(entry)
         if self.context is None or not resolvable:
+            self._out_of_range(doc, doc.data.get("spec"))
             if entry.key.kind != "Tenant":  # an invalid Tenant was reported by the caller
                 validate(doc, self.report, skip_references=True)
             return
         spec = substitute(doc.data.get("spec"), lambda ref: self._value(ref, entry))
+        if self._out_of_range(doc, spec):
+            return
         model = validate(doc, self.report, {**doc.data, "spec": spec})
         if model is None:
             return
@@ -206,6 +210,14 @@ class TenantResolver:
             kind.check_namespace(self.namespace, identity, spec, normalized)
         except FieldProblem as exc:  # the message quotes the value: cut secrets from it
             raise _NamespaceProblem(redact(exc.message, entry.secrets), exc.path) from None
+
+    def _out_of_range(self, doc: SourceDocument, spec: Any) -> bool:
+        """Report NULs and integers beyond int64 in ``spec``; True when there were any."""
+        found = False
+        for path, message in value_problems(spec, ("spec",)):
+            self.report.add(doc, path, message)
+            found = True
+        return found
 
     def _value(self, ref: Ref, entry: _Entry) -> Any:
         if isinstance(ref, VarRef):
@@ -304,6 +316,9 @@ def sensitive_paths(
 ) -> tuple[tuple[str, ...], ...]:
     """Paths of the normalised spec that hold a secret value or that the kind marks sensitive."""
     found: list[tuple[str, ...]] = []
+    secrets = {s for s in secrets if s}
+    if not secrets and not kind.has_sensitive_rules:
+        return ()
 
     def walk(node: Any, path: tuple[str, ...]) -> None:
         if isinstance(node, Mapping):
@@ -316,7 +331,7 @@ def sensitive_paths(
             for index, item in enumerate(node):  # a secret inside a list masks that item
                 walk(item, (*path, str(index)))
             return
-        secret = isinstance(node, str) and any(s and s in node for s in secrets)
+        secret = isinstance(node, str) and any(s in node for s in secrets)
         if secret or sensitive:
             found.append(path)
 

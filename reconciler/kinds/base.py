@@ -471,12 +471,32 @@ class Kind(ABC):
         return Verdict(f"`{change.path}` changed")
 
     def rule_for(self, path: str) -> FieldRule | None:
-        """The declared rule for a dotted field path, if any."""
-        parts = path.split(".")
-        for rule in self.rules:
-            pattern = rule.path.split(".")
-            if len(pattern) <= len(parts) and all(
-                p in ("*", s) for p, s in zip(pattern, parts, strict=False)
-            ):
-                return rule
-        return None
+        """The declared rule for a dotted field path, if any (remembered per kind and path)."""
+        key = (type(self), path)
+        known = _RULES_FOUND.get(key)
+        if known is not None and known[0] is self.rules:
+            return known[1]
+        found = _first_rule(self.rules, path)
+        if len(_RULES_FOUND) > 50_000:
+            _RULES_FOUND.clear()
+        _RULES_FOUND[key] = (self.rules, found)
+        return found
+
+    @property
+    def has_sensitive_rules(self) -> bool:
+        """Whether any declared rule marks a field sensitive."""
+        return any(rule.rule is Rule.SENSITIVE for rule in self.rules)
+
+
+_RULES_FOUND: dict[tuple[type, str], tuple[tuple[FieldRule, ...], FieldRule | None]] = {}
+
+
+def _first_rule(rules: tuple[FieldRule, ...], path: str) -> FieldRule | None:
+    parts = path.split(".")
+    for rule in rules:
+        pattern = rule.path.split(".")
+        if len(pattern) <= len(parts) and all(
+            p in ("*", s) for p, s in zip(pattern, parts, strict=False)
+        ):
+            return rule
+    return None

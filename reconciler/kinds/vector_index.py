@@ -10,6 +10,7 @@ holds no data of its own; it is rebuilt from the source table).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -242,6 +243,8 @@ class VectorIndex(Kind):
                 "it must be array<float> (or array<double>)",
                 ("embedding", "vector_column"),
             )
+        if vector is not None and "source" in table.blobs:
+            _check_dimensions(table, vector, int(embedding["dimension"]), where)
         source = embedding.get("source_column")
         if source is not None and columns[source]["type"] != "string":
             raise FieldProblem(
@@ -313,3 +316,27 @@ class VectorIndex(Kind):
             f"vector index {desired.identity!r} cannot be updated in place ({NO_UPDATE}); "
             "the planner replaces it instead"
         )
+
+
+def _check_dimensions(table: DesiredResource, column: str, dimension: int, where: str) -> None:
+    """Every vector in the dataset's source file has the index's dimension (as the connector
+    checks when the index is built), so ``validate`` says so before anything is created."""
+    from reconciler.emulator.ingest import parse_upload  # the connector's own reading of uploads
+
+    try:
+        _, rows = parse_upload(table.blobs["source"], str(table.spec.get("source_format")))
+    except Exception:  # an unreadable file is the dataset's own problem to report
+        return
+    for number, row in enumerate(rows, start=1):
+        value = row.get(column)
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                continue
+        if isinstance(value, list) and len(value) != dimension:
+            raise FieldProblem(
+                f"row {number} of the source file of {where} has a {len(value)}-dimensional "
+                f"{column!r}; the index says dimension {dimension}: fix the file or the dimension",
+                ("embedding", "dimension"),
+            )
