@@ -72,8 +72,8 @@ REFUSED: dict[str, tuple[dict[str, str], str, str]] = {
         "acme/nb.yaml:8:9: spec.path:",
         "has an empty, `.` or `..` segment",
     ),
-    "nul-in-a-notebook-path": (
-        {"nb.yaml": notebook("x", extra=f'  path: "{ACME}/x\\0y"\n')},
+    "control-character-in-a-notebook-path": (
+        {"nb.yaml": notebook("x", extra=f'  path: "{ACME}/x\\x01y"\n')},
         "acme/nb.yaml:8:9: spec.path:",
         "holds a NUL or control character",
     ),
