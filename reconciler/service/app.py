@@ -49,7 +49,11 @@ from reconciler.service.webhook import router as webhook_router
 
 log = logging.getLogger("reconciler.service")
 
-ROUTERS: tuple[str, ...] = ("reconciler.service.web:router",)
+ROUTERS: tuple[str, ...] = (
+    "reconciler.service.web:router",
+    "reconciler.service.actions_api:router",
+    "reconciler.service.plans_api:router",
+)
 """Routers other modules add to the app, as ``"package.module:attribute"``."""
 
 PROBLEM = "application/problem+json"
