@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from reconciler.errors import StateError
 from reconciler.kinds.base import RecordedResource, ResourceKey
+from reconciler.state.claims import ClaimsMixin
 from reconciler.state.db import READ_ONLY_OPTION, describe_database, normalize_database_url
 from reconciler.state.drift import DriftMixin
 from reconciler.state.journal import JournalMixin, close_intent, insert_step, write_resource
@@ -63,12 +64,12 @@ class StateReader(Protocol):
     def read_tenant(self, tenant: str) -> TenantSnapshot: ...
 
 
-class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin):
+class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin, ClaimsMixin):
     """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`.
 
     The intent journal, the tenant locks, the drift reports, the service
-    status and the saved plans live in the mixins of :mod:`.journal`,
-    :mod:`.locking`, :mod:`.drift`, :mod:`.status` and :mod:`.plans`.
+    status, the saved plans and the claims live in the mixins of :mod:`.journal`,
+    :mod:`.locking`, :mod:`.drift`, :mod:`.status`, :mod:`.plans` and :mod:`.claims`.
 
     Every method is synchronous and short; async callers (apply, ``serve``)
     run them in worker threads (``asyncio.to_thread``) so a slow database
