@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
+from reconciler import claims
 from reconciler.apply import (
     ApplyInterrupted,
     ApplyResult,
@@ -41,8 +42,8 @@ from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, ObservedResource, TenantContext
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
+from reconciler.observecheck import missing_notebooks, refused_uploads
 from reconciler.plan import Plan, PlanOptions, TenantFailure, TenantPlan, build_plan
-from reconciler.plancheck import missing_notebooks, refused_uploads
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.state.recovery import resolve_open_intents, settled_records
@@ -100,9 +101,12 @@ async def plan_tenant(
     :mod:`reconciler.state.recovery`). With ``settle=False`` nothing is
     written: the plan is made against the records the settlement would give.
     ``lease`` is the tenant's lock when the caller holds it already. The
-    tenant's policy decides ``prune`` (when it says) and ``drift``.
+    tenant's policy decides ``prune`` (when it says) and ``drift``. A tenant
+    claiming a tenantId or catalog another tenant holds is refused first
+    (:class:`~reconciler.errors.ClaimError`).
     """
     name = tenant.context.name
+    await asyncio.to_thread(claims.check, store, tenant.context)  # before any connector call
     observed = await observe_tenant(client, tenant.context)
     problems = missing_notebooks(tenant.resources, observed)
     if problems:

@@ -103,10 +103,20 @@ def find_target(
     """The applied resource ``kind``/``name`` of ``tenant``.
 
     ``context``, when the caller knows the tenant from its documents (the
-    service does), is used instead of the one worked out from the state.
+    service and the MCP server do), is used instead of the one worked out
+    from the state, and an unknown tenant's error names no other tenant.
     """
-    chosen = choose_tenant(reader, tenant or (context.name if context else None))
-    snapshot = reader.read_tenant(chosen)
+    if context is not None:
+        chosen = context.name
+        snapshot = reader.read_tenant(chosen)
+        if snapshot.serial == 0 and not snapshot.resources:
+            raise NotAppliedError(  # other tenants' names are not the caller's to see
+                f"tenant {chosen} has not been applied yet",
+                hint="apply its documents first (`reconciler apply`, or a reconcile of the service)",
+            )
+    else:
+        chosen = choose_tenant(reader, tenant)
+        snapshot = reader.read_tenant(chosen)
     record = snapshot.resources.get(ResourceKey(chosen, kind, name))
     if record is None:
         raise NotAppliedError(

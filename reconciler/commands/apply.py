@@ -18,17 +18,15 @@ from rich.console import Console
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, git_commit
 from reconciler.commands.plan import (
     add_plan_options,
-    check_targets,
     load_options,
     load_selected,
     plan_options,
-    refuse_failing,
     refuse_missing,
     report_failures,
 )
-from reconciler.errors import PlanRefused, ReconcilerError
+from reconciler.errors import ReconcilerError
 from reconciler.load import TenantDesired, TenantProblems
-from reconciler.plan import Plan, PlanOptions
+from reconciler.plancheck import check_plan
 from reconciler.planfile import SavedPlan, is_plan_file, load_saved_plan, recheck, verify
 from reconciler.render.markdown import render_plan_markdown
 from reconciler.render.progress import JsonDisplay, make_display, summary_lines
@@ -76,18 +74,6 @@ def run(args: argparse.Namespace) -> int:
             hint="review `reconciler plan` and pass --auto-approve",
         )
     return asyncio.run(_apply(tenants, args, saved, broken))
-
-
-def check_plan(plan: Plan, options: PlanOptions, *, allow_data_loss: bool) -> None:
-    """Refuse plans with impossible or unconsented changes, before anything is sent."""
-    check_targets(plan, options)
-    refuse_failing(plan)
-    if plan.destructive and not allow_data_loss:
-        names = ", ".join(f"{c.key.tenant}/{c.address}" for c in plan.destructive)
-        raise PlanRefused(
-            f"the plan destroys data: {names}",
-            hint="check the reasons above; re-run with --allow-data-loss to accept the loss",
-        )
 
 
 async def _apply(

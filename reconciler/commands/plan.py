@@ -31,7 +31,8 @@ from reconciler.commands.common import (
 from reconciler.errors import PlanRefused, ReconcilerError, SpecError
 from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
 from reconciler.load import TenantDesired, TenantProblems, load_tenants
-from reconciler.plan import FAILING, Plan, PlanOptions, TenantFailure
+from reconciler.plan import Plan, PlanOptions, TenantFailure
+from reconciler.plancheck import check_targets, refuse_failing
 from reconciler.planfile import save_plan
 from reconciler.render.jsonout import render_plan_json
 from reconciler.render.markdown import render_plan_markdown, split_markdown
@@ -180,17 +181,6 @@ def parse_address(text: str) -> tuple[str, str]:
     return by_lower[kind.lower()], name
 
 
-def check_targets(plan: Plan, options: PlanOptions) -> None:
-    """Every --target and --replace must name a resource that exists."""
-    found = {(c.key.kind, c.key.name) for t in plan.tenants for c in t.changes}
-    missing = sorted("/".join(a) for a in (options.targets | options.replace) - found)
-    if missing:
-        raise ReconcilerError(
-            f"no resource {', '.join(missing)} in the documents or the state",
-            hint="check the KIND/NAME spelling with `reconciler plan PATH`",
-        )
-
-
 def select_tenants(
     tenants: tuple[TenantDesired, ...], names: list[str], *, failed: set[str] | None = None
 ) -> tuple[TenantDesired, ...]:
@@ -232,14 +222,6 @@ def refuse_missing(plan: Plan, tenants: tuple[TenantDesired, ...], *, allow_miss
             hint="restore the skipped links or folders, or re-run with --allow-missing "
             "to let them go",
         )
-
-
-def refuse_failing(plan: Plan) -> None:
-    """Raise when the plan holds changes no apply can make (conflicts, protection)."""
-    failing = [c for t in plan.tenants for c in t.changes if c.action in FAILING]
-    if failing:
-        names = "; ".join(f"{c.key.tenant}/{c.address}: {c.reason}" for c in failing)
-        raise PlanRefused(f"the plan cannot be applied as it is: {names}")
 
 
 def print_plan(plan: Plan, fmt: str, *, split: bool = False) -> None:

@@ -41,12 +41,14 @@ from reconciler.render.jsonout import field_document
 from reconciler.service import metrics
 from reconciler.service.breaker import CircuitBreaker
 from reconciler.service.config import ServiceConfig
+from reconciler.service.health import latest_runs
 from reconciler.service.source import Snapshot, Source
 from reconciler.skipped import missing_deletes
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.status import (
     Health,
+    LatestRuns,
     Sync,
     TenantStatus,
     resource_statuses,
@@ -247,7 +249,8 @@ class Controller:
             raise
         finally:
             metrics.DURATION.labels(name).observe(time.perf_counter() - started)
-        status = self._status(name, entry, plan, row, reason=reason, result=result)
+        runs = await latest_runs(self.client, plan)
+        status = self._status(name, entry, plan, row, reason=reason, result=result, runs=runs)
         await asyncio.to_thread(self.store.record_status, status)
         metrics.DRIFT.labels(name).set(status.drift)
         outcome = "error" if status.last_error else ("applied" if result else "ok")
@@ -277,8 +280,9 @@ class Controller:
         *,
         reason: str | None,
         result: ApplyResult | None,
+        runs: LatestRuns,
     ) -> TenantStatus:
-        resources = resource_statuses(plan)
+        resources = resource_statuses(plan, latest_runs=runs)
         error = None
         if result is not None and not result.ok:
             failed = [f"{s.key.kind}/{s.key.name}: {s.error}" for s in result.failed]
