@@ -12,6 +12,7 @@ left as written, so that its other problems are reported in the same run.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from reconciler.kinds.base import (
     DesiredResource,
     FieldProblem,
     Kind,
+    Namespace,
     ReadFile,
     ResourceKey,
     Rule,
@@ -43,7 +45,7 @@ from reconciler.refs import (
     substitute,
 )
 from reconciler.remote_ids import Placeholders
-from reconciler.secrets import mask_paths, missing_secret_hint, read_secret
+from reconciler.secrets import mask_paths, missing_secret_hint, read_secret, redact
 from reconciler.sources import Report, SourceDocument, validate
 from reconciler.variables import Presets
 from reconciler.yamlpos import FieldPath
@@ -74,8 +76,10 @@ class TenantResolver:
         *,
         variables: Mapping[str, Any] | None = None,
         presets: Presets | None = None,
+        namespace: Namespace | None = None,
     ) -> None:
         self.tenant = tenant
+        self.namespace = namespace
         self.variables = dict(variables or {})
         self.presets = presets
         self.context = context
@@ -174,10 +178,15 @@ class TenantResolver:
             normalized = entry.placeholders.restore(normalized)
             entry.attributes = entry.placeholders.restore(entry.attributes)
             kind.check_related(normalized, self.resources.values())
+            if self.namespace is not None:
+                self._check_namespace(kind, entry, identity, model.spec, normalized)
             if self.presets is not None:
                 identity, normalized = kind.with_presets(identity, normalized, self.presets)
                 if "name" in entry.attributes:  # a target's name prefix renames the job
                     entry.attributes["name"] = identity
+        except _NamespaceProblem as exc:
+            self.report.add(doc, exc.path, exc.message)
+            return
         except FieldProblem as exc:
             self.report.add(doc, ("spec", *exc.path), exc.message)
             return
@@ -207,6 +216,16 @@ class TenantResolver:
             lifecycle=lifecycle,
             sensitive=sensitive,
         )
+
+    def _check_namespace(
+        self, kind: Kind, entry: _Entry, identity: str, spec: Any, normalized: Any
+    ) -> None:
+        """The kind's namespace check; its problems carry whole-document paths."""
+        assert self.namespace is not None
+        try:
+            kind.check_namespace(self.namespace, identity, spec, normalized)
+        except FieldProblem as exc:  # the message quotes the value: cut secrets from it
+            raise _NamespaceProblem(redact(exc.message, entry.secrets), exc.path) from None
 
     def _out_of_range(self, doc: SourceDocument, spec: Any) -> bool:
         """Report NULs and integers beyond int64 in ``spec``; True when there were any."""
@@ -298,6 +317,10 @@ class TenantResolver:
         )
 
 
+class _NamespaceProblem(FieldProblem):
+    """A :class:`FieldProblem` of a namespace check: its path starts at the document root."""
+
+
 def _lifecycle(model: Lifecycle | None) -> dict[str, Any]:
     """The lifecycle settings written out in the document (unset ones stay absent)."""
     if model is None:
@@ -354,15 +377,44 @@ def tenant_reader(root: Path, shown: str) -> ReadFile:
                 f"`{relative}` {how} outside the tenant folder `{shown}`; "
                 "keep source files inside the tenant folder"
             )
-        if not target.is_file():
-            what = "is a folder, not a file" if target.is_dir() else "not found"
-            raise FieldProblem(f"`{relative}` {what} in the tenant folder `{shown}`")
-        try:
-            return target.read_bytes()
-        except OSError as exc:
-            raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+        return _read_regular(target, relative, shown)
 
     return read_file
+
+
+def _read_regular(target: Path, relative: str, shown: str) -> bytes:
+    """The bytes of a regular file; a folder, FIFO, device or socket is refused unopened."""
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        raise FieldProblem(f"`{relative}` not found in the tenant folder `{shown}`") from None
+    except OSError as exc:
+        raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise FieldProblem(f"`{relative}` is a folder, not a file in the tenant folder `{shown}`")
+    if not stat.S_ISREG(mode):
+        raise FieldProblem(
+            f"`{relative}` is not a regular file ({_file_type(mode)}); "
+            "name a plain file in the tenant folder"
+        )
+    try:  # O_NONBLOCK: a file swapped for a FIFO after the check still never blocks
+        descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise FieldProblem(f"`{relative}` is not a regular file; name a plain file")
+            return file.read()
+    except OSError as exc:
+        raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
 
 
 def _resolved(path: Path, relative: str) -> Path:

@@ -6,7 +6,7 @@ no reload, and Reconcile turns it Synced again; a job run appears and
 finishes; an endpoint is tested, a dataset queried, an index searched;
 hostile text renders as text; a form without its CSRF token is refused; a
 read token sees no buttons and gets 403 posting anyway. Each page is checked
-with axe-core in both colour schemes and saved under .reconciler/screenshots/.
+with axe-core (three in both colour schemes) and saved under .reconciler/screenshots/.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from tests.web.conftest import (
     ADMIN,
     HOSTILE,
     READ,
+    RUN_PACE,
     Site,
     assert_accessible,
     log_in,
@@ -47,7 +48,13 @@ def test_log_in_and_see_two_tenants_synced(context: Any, site: Site) -> None:
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     screenshot(page, "tenants")
-    assert_accessible(page)
+    assert_accessible(page, dark=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "no sideways scroll"
+    screenshot(page, "tenants-phone-dark")
+    assert_accessible(page)  # at phone width too: the wide table scrolls, by keyboard as well
 
 
 def test_out_of_band_edit_shows_as_drift_live_and_reconcile_syncs(context: Any, site: Site) -> None:
@@ -83,7 +90,7 @@ def test_out_of_band_edit_shows_as_drift_live_and_reconcile_syncs(context: Any, 
     assert tenant.locator('[data-field="sync"]').inner_text() == "Synced"
     assert tenant.locator('tr[data-resource="Job/nightly-sales"] a[href^="https://"]').count()
     screenshot(tenant, "tenant")
-    assert_accessible(tenant)
+    assert_accessible(tenant, dark=True)
     tenant.goto(site.url + "/tenants/acme/history")
     newest = tenant.locator("[data-apply]").first
     assert "update Tenant/acme" in newest.inner_text()
@@ -103,7 +110,32 @@ def test_run_a_job_and_watch_its_run_appear_and_finish(context: Any, site: Site)
     assert "ingest: SUCCESS" in run.inner_text() and "report: SUCCESS" in run.inner_text()
     assert page.locator("tr[data-run]").count() == before + 1
     screenshot(page, "job")
-    assert_accessible(page)
+    assert_accessible(page, dark=True)
+
+    form = {
+        "csrf": page.locator('form[action$="/runs"] input[name="csrf"]').get_attribute("value"),
+        "run_key": page.locator('input[name="run_key"]').get_attribute("value"),
+    }
+    url = site.url + "/tenants/acme/jobs/nightly-sales/runs"
+    counted = _runs(site)
+    for _ in range(2):  # the same form sent twice (a double click, a retried post)
+        assert context.request.post(url, form=form, max_redirects=0).status == 303
+    assert _runs(site) == counted + 1, "one run per form"
+
+
+def test_cancel_a_running_run(context: Any, site: Site) -> None:
+    slow = {**RUN_PACE, "task": 30.0}
+    site.api.post(site.emulator.url + "/_emulator/runs", json={"pace": slow}).raise_for_status()
+    try:
+        page = log_in(context, site, path="/tenants/acme/jobs/nightly-sales")
+        page.get_by_role("button", name="Run now").click()
+        started = re.search(r"started=(\d+)", page.url)
+        assert started, page.url
+        run_id = started.group(1)
+        page.get_by_role("button", name=f"Cancel run {run_id}").click()
+        page.locator(f'tr[data-run="{run_id}"][data-outcome="CANCELED"]').wait_for()
+    finally:
+        site.api.post(site.emulator.url + "/_emulator/runs", json={"pace": RUN_PACE})
 
 
 def test_test_an_endpoint_query_a_dataset_search_an_index(context: Any, site: Site) -> None:
