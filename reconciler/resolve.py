@@ -12,6 +12,7 @@ left as written, so that its other problems are reported in the same run.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -357,15 +358,44 @@ def tenant_reader(root: Path, shown: str) -> ReadFile:
                 f"`{relative}` {how} outside the tenant folder `{shown}`; "
                 "keep source files inside the tenant folder"
             )
-        if not target.is_file():
-            what = "is a folder, not a file" if target.is_dir() else "not found"
-            raise FieldProblem(f"`{relative}` {what} in the tenant folder `{shown}`")
-        try:
-            return target.read_bytes()
-        except OSError as exc:
-            raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+        return _read_regular(target, relative, shown)
 
     return read_file
+
+
+def _read_regular(target: Path, relative: str, shown: str) -> bytes:
+    """The bytes of a regular file; a folder, FIFO, device or socket is refused unopened."""
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        raise FieldProblem(f"`{relative}` not found in the tenant folder `{shown}`") from None
+    except OSError as exc:
+        raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise FieldProblem(f"`{relative}` is a folder, not a file in the tenant folder `{shown}`")
+    if not stat.S_ISREG(mode):
+        raise FieldProblem(
+            f"`{relative}` is not a regular file ({_file_type(mode)}); "
+            "name a plain file in the tenant folder"
+        )
+    try:  # O_NONBLOCK: a file swapped for a FIFO after the check still never blocks
+        descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise FieldProblem(f"`{relative}` is not a regular file; name a plain file")
+            return file.read()
+    except OSError as exc:
+        raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
 
 
 def _resolved(path: Path, relative: str) -> Path:
