@@ -87,3 +87,11 @@ def apply_bound(shape: EstateShape, latency_s: float, parallelism: int) -> Apply
 def baseline_bound(resources: int, latency_s: float, parallelism: int) -> float:
     """One GET per resource, ``parallelism`` at a time."""
     return resources * latency_s / parallelism
+
+
+def serve_bound(shape: EstateShape, tenants: int, latency_s: float) -> PlanBound:
+    """A service cycle: the plan's requests plus one runs GET per job (the job health rule)."""
+    plan = plan_bound(shape, tenants, latency_s)
+    requests = plan.requests + tenants * shape.per_kind.get("Job", 0)
+    seconds = max(requests * latency_s / plan.concurrency, plan.seconds)
+    return PlanBound(requests, plan.concurrency, latency_s, seconds)

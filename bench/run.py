@@ -13,7 +13,9 @@ commands through :mod:`bench.process`):
 5. plan CPU growth at zero latency on the first tenants of A (1k, 5k, 10k);
 6. at ``plan_latency`` ± jitter: the library plans all of A and applies that
    plan (a no-change reconcile cycle); the whole ``reconciler plan A``
-   process; then the per-resource baseline on A;
+   process; then the per-resource baseline on A; then one ``reconciler serve``
+   process on A: its first cycle and three no-change cycles
+   (:mod:`bench.service_cycle`);
 7. at ``apply_latency`` ± jitter: the library applies estate B from empty;
    the whole ``reconciler apply C --auto-approve`` process.
 """
@@ -36,6 +38,7 @@ from typing import Any
 from bench.emulator import EmulatorProcess, emulator_process, route_delta
 from bench.estate import SECRETS_DIR, EstateShape, write_estate
 from bench.process import run_process
+from bench.service_cycle import serve_cycles
 
 API_KEY = "bench-key"
 
@@ -86,6 +89,7 @@ class Runner:
         self.emulator, self.workdir = emulator, workdir
         self.phases: dict[str, Phase] = {}
         self.latency_ms = 0.0
+        self.serve: dict[str, Any] | None = None
 
     def latency(self, latency_ms: float, jitter_ms: float) -> None:
         """Mean latency ``latency_ms``, spread uniformly over ± ``jitter_ms``."""
@@ -183,6 +187,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
         "config": asdict(config),
         "estates": {"a": _shape(shape_a), "b": _shape(shape_b), "c": _shape(shape_c)},
         "phases": {name: asdict(p) for name, p in runner.phases.items()},
+        **({"serve": runner.serve} if runner.serve is not None else {}),
         "duration_s": round(time.perf_counter() - started, 1),
         "load_average": {"start": load_at_start, "end": os.getloadavg()},
     }
@@ -222,6 +227,8 @@ def _run_phases(
     runner.phase("plan", "plan", a, n, db_a, "--cycle")
     runner.command("cli_plan", db_a, "plan", str(a), resources=everything)
     runner.phase("baseline", "baseline", a, n, db_a)
+    print("  serve cycle (reconciler serve) …", file=sys.stderr, flush=True)
+    runner.serve = serve_cycles(runner.emulator, runner.env(db_a), a, work, tenants=n)
     runner.latency(config.apply_latency_ms, config.jitter_ms)
     parallelism = str(config.apply_parallelism)
     runner.phase("apply", "apply", b, 1, dbs["b"], "--parallelism", parallelism)

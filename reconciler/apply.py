@@ -2,8 +2,10 @@
 
 An apply of one tenant runs like this:
 
-1. take the tenant's lock (a lease row; wait up to ``lock_timeout`` seconds),
-   then claim the next serial (``begin_apply``), refusing a stale plan;
+1. record the tenant's claims to its tenantId and catalog (:mod:`reconciler.claims`;
+   refused when another tenant holds one), take the tenant's lock (a lease row;
+   wait up to ``lock_timeout`` seconds), then claim the next serial
+   (``begin_apply``), refusing a stale plan;
 2. run every step (one resource each) as soon as the steps it depends on have
    succeeded: creates and updates after their dependencies, deletes after the
    deletes of their dependents. At most ``parallelism`` steps talk to the
@@ -30,13 +32,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from reconciler import claims
 from reconciler.errors import ApplyError, ReconcilerError, StateError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import FAILING, Action, ResourceChange, TenantPlan
+from reconciler.remote_ids import fill, filled, pending
 from reconciler.scrub import scrub
 from reconciler.secrets import secret_values
 from reconciler.state import StateStore
@@ -75,6 +79,15 @@ class ApplyResult:
         return self.error is None and not self.failed
 
 
+class ApplyInterrupted(StateError):
+    """The state database failed after steps ran: the database error, and every step's outcome."""
+
+    def __init__(self, cause: StateError, apply_id: int, steps: tuple[StepResult, ...]) -> None:
+        super().__init__(cause.message, hint=cause.hint)
+        self.apply_id = apply_id
+        self.steps = steps
+
+
 StepListener = Callable[[str, ResourceChange, str | None], None]
 """Called with ("start" | "waiting" | "ok" | "failed" | "skipped", change, detail)."""
 
@@ -104,6 +117,7 @@ async def apply_tenant(
     Raises :class:`ReconcilerError` when the tenant cannot be applied at all:
     its lock stays busy, the plan is stale, or the state database fails.
     """
+    await asyncio.to_thread(claims.stake, store, plan.context)
     steps = plan.actionable
     if not steps:
         return ApplyResult(plan.tenant, None, ())
@@ -123,12 +137,15 @@ async def apply_tenant(
         runner.before_step = before_step
         runner.slots = slots or asyncio.Semaphore(max(1, parallelism))
         results = await runner.run(steps)
-        if runner.fatal is not None:
-            raise runner.fatal
-        outcome = "failed" if any(r.outcome != "ok" for r in results) else "succeeded"
-        await asyncio.to_thread(
-            store.finish_apply, apply_id, outcome=outcome, summary=_summary(results)
-        )
+        try:
+            if runner.fatal is not None:
+                raise runner.fatal
+            outcome = "failed" if any(r.outcome != "ok" for r in results) else "succeeded"
+            await asyncio.to_thread(
+                store.finish_apply, apply_id, outcome=outcome, summary=_summary(results)
+            )
+        except StateError as exc:
+            raise ApplyInterrupted(exc, apply_id, results) from exc
     finally:
         if not held:
             await asyncio.to_thread(lease.release)
@@ -193,6 +210,11 @@ class _Runner:
         self.done: dict[ResourceKey, asyncio.Future[StepResult]] = {}
         self.fatal: StateError | None = None
         self.intents: dict[ResourceKey, int] = {}  # one intent per step
+        self.ids: dict[tuple[str, str], str] = {}  # for ${resources.*.id}; grows as steps create
+        for c in plan.changes:
+            known = c.observed.remote_id if c.observed is not None else c.remote_id
+            if known:
+                self.ids[(c.key.kind, c.key.name)] = known
 
     async def run(self, steps: tuple[ResourceChange, ...]) -> tuple[StepResult, ...]:
         by_key = {c.key: c for c in steps}
@@ -298,6 +320,9 @@ class _Runner:
             )
             return None
         assert desired is not None
+        change = self._with_ids(change)
+        desired = change.desired
+        assert desired is not None
         creates = change.action in (Action.CREATE, Action.REPLACE) or observed is None
         if not creates and not change.fields:
             assert observed is not None
@@ -312,8 +337,25 @@ class _Runner:
             assert observed is not None
             remote_id = observed.remote_id
             await kind.update(client, ctx, desired, observed, change.changed_fields)
+        self.ids[(change.key.kind, change.key.name)] = remote_id
         await self._record(change, remote_id, intent)
         return remote_id
+
+    def _with_ids(self, change: ResourceChange) -> ResourceChange:
+        """The change with the remote ids its spec references (``${resources.*.id}``) filled."""
+        desired = change.desired
+        if desired is None or not pending(desired.spec):
+            return change
+        desired = filled(desired, self.ids)
+        left = pending(desired.spec)
+        if left:
+            names = ", ".join(sorted({str(r) for r in left}))
+            raise ApplyError(
+                f"{names} not known: the referenced resource does not exist remotely",
+                hint="check that the resource it names applied (see the steps above)",
+            )
+        after = fill(change.after, self.ids) if change.after is not None else None
+        return replace(change, desired=desired, after=after)
 
     def _key(self, change: ResourceChange) -> str:
         return f"{self.plan.tenant}/{self.apply_id}/{change.key.kind}/{change.key.name}"

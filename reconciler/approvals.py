@@ -3,7 +3,8 @@
 An agent may plan freely; what it plans is kept in the state database with a
 digest of the whole saved-plan document and of the proposed files it was made
 with (:func:`keep_for_approval`). A person approves that plan id
-(:func:`approve`, ``reconciler approve PLAN_ID``), which binds the approval to
+(:func:`approve`: ``reconciler approve PLAN_ID`` or the service's admin
+``POST /api/v1/plans/{plan_id}/approve``), which binds the approval to
 the digest. :func:`apply_approved` then refuses a plan without an approval of
 its digest, a plan applied already, and — by planning again under the
 tenant's lock and comparing (:func:`reconciler.planfile.verify`, then a
@@ -24,6 +25,7 @@ from reconciler.errors import PlanRefused, ReconcilerError
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import Plan, PlanOptions
+from reconciler.plancheck import check_plan
 from reconciler.planfile import plan_file_document, recheck, saved_plan_from_document, verify
 from reconciler.reconcile import apply_plan, locked_tenants, plan_tenants
 from reconciler.state import StateStore
@@ -90,12 +92,23 @@ def approve(
     if destructive and not allow_data_loss:
         raise PlanRefused(
             f"plan {plan_id} destroys data: {', '.join(destructive)}",
-            hint="read the plan; approve it with --allow-data-loss to accept the loss",
+            hint="read the plan; approve it allowing data loss to accept the loss "
+            "(`reconciler approve --allow-data-loss`, or allow_data_loss in the admin API)",
         )
     approval = store.approve_plan(
         plan_id, digest=record.digest, approved_by=by, allow_data_loss=allow_data_loss
     )
     return record, approval
+
+
+def change_lines(document: Mapping[str, Any]) -> list[str]:
+    """One line per change of a saved-plan document (no-ops left out)."""
+    lines = []
+    for tenant in document.get("plan", {}).get("tenants", []):
+        for change in tenant.get("resource_changes", []):
+            if change["action"] != "noop":
+                lines.append(f"  {change['action']} {change['address']}: {change['reason']}")
+    return lines or ["  no changes"]
 
 
 def approval_of(store: StateStore, record: SavedPlanRecord) -> ApprovalRecord | None:
@@ -115,8 +128,6 @@ async def apply_approved(
     lock_timeout: float = 0.0,
 ) -> list[ApplyResult]:
     """Apply the approved saved plan, refusing it when unapproved, applied or stale."""
-    from reconciler.commands.apply import check_plan
-
     approval = approval_of(store, record)
     if approval is None:
         raise NotApprovedError(

@@ -37,7 +37,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from reconciler.diff import FieldChange, drift_changes, field_changes
+import orjson
+
+from reconciler.diff import FieldChange, drift_changes, field_changes, unchanged
 from reconciler.kinds import KINDS, upgraded
 from reconciler.kinds.base import (
     DesiredResource,
@@ -47,7 +49,7 @@ from reconciler.kinds.base import (
     TenantContext,
 )
 from reconciler.scrub import scrub
-from reconciler.secrets import mask_paths, masked_paths
+from reconciler.secrets import MASK_PREFIX, mask_paths, masked_paths
 
 
 class Action(StrEnum):
@@ -218,19 +220,27 @@ def _plan_desired(
         if r is not None and options.drift == "report":
             reason = f"deleted outside the reconciler: {REPORTED}"
             return replace(base, reason=reason, reported=True)
+        if r is None and KINDS[d.key.kind].unique_names:
+            owned = _owned_by_another(base, d, options)
+            if owned is not None:
+                return owned
         reason = "new" if r is None else "deleted outside the reconciler: create again"
         return replace(base, action=Action.CREATE, reason=reason)
     kind = KINDS[d.key.kind]
-    secret_paths = {*d.sensitive, *(masked_paths(r.spec) if r else ())}
-    o_spec = mask_paths(o.spec, secret_paths)
+    secret_paths = {*d.sensitive, *(masked_paths(r.spec) if r and _may_hold_masks(r.spec) else ())}
+    o_spec = mask_paths(o.spec, secret_paths) if secret_paths else o.spec
     ignore = tuple(lifecycle.get("ignore_changes", ()))
-    fields = field_changes(kind, d.spec, r.spec if r else None, o_spec, ignore=ignore)
+    quiet = unchanged(d.spec, r.spec if r else None, o_spec)
+    fields = (
+        () if quiet else field_changes(kind, d.spec, r.spec if r else None, o_spec, ignore=ignore)
+    )
     base = replace(
         base, remote_id=o.remote_id, observed=o, fields=fields, fingerprint=fingerprint(o)
     )
     if r is None:
         return _unrecorded(base, d, options)
-    base = replace(base, drift=drift_changes(kind, r.spec, o_spec, ignore=ignore))
+    if not quiet:
+        base = replace(base, drift=drift_changes(kind, r.spec, o_spec, ignore=ignore))
     if (d.key.kind, d.key.name) in options.replace:
         return _replace(base, ["replacement requested with --replace"], kind.data_bearing)
     drifted = {f.parts for f in base.drift}
@@ -269,6 +279,14 @@ def _plan_desired(
 REPORTED = "reported, not reverted (policy.drift is report)"
 
 
+def _may_hold_masks(spec: Mapping[str, Any]) -> bool:
+    """False when no value of ``spec`` can be a mask (one encoding, not a walk of the spec)."""
+    try:
+        return MASK_PREFIX.encode() in orjson.dumps(spec)
+    except TypeError:
+        return True
+
+
 def _drift_kept(
     fields: tuple[FieldChange, ...], drifted: set[tuple[str, ...]]
 ) -> tuple[FieldChange, ...]:
@@ -276,17 +294,27 @@ def _drift_kept(
     return tuple(f for f in fields if f.parts in drifted and f.before == f.after)
 
 
-def _unrecorded(base: ResourceChange, d: DesiredResource, options: PlanOptions) -> ResourceChange:
+def _owned_by_another(
+    base: ResourceChange, d: DesiredResource, options: PlanOptions
+) -> ResourceChange | None:
+    """A conflict when another tenant of this state database records ``d``'s identity."""
     owner = options.foreign.get((d.key.kind, d.identity)) or options.foreign.get(
         (d.key.kind, scrub(d.identity))
     )
-    if owner is not None:
-        reason = (
-            f"{d.key.kind} `{d.identity}` already exists and is owned by tenant `{owner}` "
-            "of this state database: a tenant never adopts another tenant's object "
-            "(no adopt flag overrides this); rename it in this tenant's documents"
-        )
-        return replace(base, action=Action.CONFLICT, reason=reason)
+    if owner is None:
+        return None
+    reason = (
+        f"{d.key.kind} `{d.identity}` already exists and is owned by tenant `{owner}` "
+        "of this state database: a tenant never adopts another tenant's object "
+        "(no adopt flag overrides this); rename it in this tenant's documents"
+    )
+    return replace(base, action=Action.CONFLICT, reason=reason)
+
+
+def _unrecorded(base: ResourceChange, d: DesiredResource, options: PlanOptions) -> ResourceChange:
+    owned = _owned_by_another(base, d, options)
+    if owned is not None:
+        return owned
     if d.adopt or options.adopt:
         return replace(base, action=Action.ADOPT, reason="existing object adopted")
     marked = base.observed is not None and base.observed.managed

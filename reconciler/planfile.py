@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,10 +101,15 @@ def _saved(change: ResourceChange) -> dict[str, Any]:
 
 
 def is_plan_file(path: Path) -> bool:
-    if not path.is_file() or path.suffix.lower() != ".json":
-        return False
+    """Whether ``path`` is a saved plan, told by its content (any file name will do)."""
     try:
-        head = json.loads(path.read_text())
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False  # a folder of documents, or something that is no file at all
+        with path.open("rb") as file:
+            if not file.read(4096).lstrip().startswith(b"{"):
+                return False  # YAML documents (a JSON object starts with a brace)
+            file.seek(0)
+            head = json.loads(file.read())
     except (OSError, ValueError):
         return False
     return isinstance(head, dict) and head.get("format") == PLAN_FILE_FORMAT

@@ -28,13 +28,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from reconciler.apply import ApplyResult, BeforeStep, StepListener, acquire_lock, apply_tenant
-from reconciler.errors import CircuitOpenError, ReconcilerError
+from reconciler import claims
+from reconciler.apply import (
+    ApplyInterrupted,
+    ApplyResult,
+    BeforeStep,
+    StepListener,
+    acquire_lock,
+    apply_tenant,
+)
+from reconciler.errors import CircuitOpenError, ReconcilerError, SpecError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, ObservedResource, TenantContext
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
+from reconciler.observecheck import missing_notebooks, refused_uploads
 from reconciler.plan import Plan, PlanOptions, TenantFailure, TenantPlan, build_plan
+from reconciler.remote_ids import with_known_ids
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.state.recovery import resolve_open_intents, settled_records
@@ -92,10 +102,16 @@ async def plan_tenant(
     :mod:`reconciler.state.recovery`). With ``settle=False`` nothing is
     written: the plan is made against the records the settlement would give.
     ``lease`` is the tenant's lock when the caller holds it already. The
-    tenant's policy decides ``prune`` (when it says) and ``drift``.
+    tenant's policy decides ``prune`` (when it says) and ``drift``. A tenant
+    claiming a tenantId or catalog another tenant holds is refused first
+    (:class:`~reconciler.errors.ClaimError`).
     """
     name = tenant.context.name
+    await asyncio.to_thread(claims.check, store, tenant.context)  # before any connector call
     observed = await observe_tenant(client, tenant.context)
+    problems = missing_notebooks(tenant.resources, observed)
+    if problems:
+        raise SpecError(problems)
     if settle:
         resolved = await asyncio.to_thread(resolve_open_intents, store, name, observed, lease=lease)
         if resolved:
@@ -109,15 +125,19 @@ async def plan_tenant(
     policy = tenant.policy
     prune = options.prune if policy.prune is None else policy.prune
     options = replace(options, prune=prune, drift=policy.drift, foreign=foreign)
-    return build_plan(
+    plan = build_plan(
         context=tenant.context,
         order=tenant.order,
-        desired=tenant.resources,
+        desired=with_known_ids(tenant.resources, recorded, observed),
         recorded=recorded,
         observed=observed,
         serial=snapshot.serial,
         options=options,
     )
+    problems = refused_uploads(plan.actionable)
+    if problems:
+        raise SpecError(problems)
+    return plan
 
 
 async def plan_tenants(
@@ -152,7 +172,9 @@ async def plan_tenants(
     plans: list[TenantPlan] = []
     failed: list[TenantFailure] = []
     for tenant, outcome in zip(tenants, outcomes, strict=True):
-        if isinstance(outcome, ReconcilerError):
+        if isinstance(outcome, SpecError):  # each problem with its file:line
+            failed.append(TenantFailure(tenant.context.name, "; ".join(outcome.lines())))
+        elif isinstance(outcome, ReconcilerError):
             failed.append(TenantFailure(tenant.context.name, str(outcome)))
         elif isinstance(outcome, BaseException):
             raise outcome
@@ -236,5 +258,7 @@ async def _guarded(
 ) -> ApplyResult:
     try:
         return await apply(tenant)
+    except ApplyInterrupted as exc:  # the steps that ran still count in the summary
+        return ApplyResult(tenant.tenant, exc.apply_id, exc.steps, error=str(exc))
     except ReconcilerError as exc:
         return ApplyResult(tenant.tenant, None, (), error=str(exc))

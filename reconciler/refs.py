@@ -16,6 +16,13 @@ string that is one reference and nothing else stands for the value itself, so
 a variable may fill a list, a mapping or a number. Databricks' own run-time
 templates (``{{job.parameters.x}}``) are not references and pass through.
 
+``${resources.COLLECTION.NAME.id}`` is the remote id of another resource of
+the tenant (a job's ``job_id``, as Databricks bundles write it): unknown
+until that resource exists, so it is substituted when the tenant is planned
+(from the state) or, when both are created in one apply, by the apply once the
+step that creates it has answered (:mod:`reconciler.remote_ids`). It is a
+dependency like any other reference.
+
 ``${secret:NAME}`` is a secret: its value comes from the environment variable
 ``NAME`` of the process that plans or applies. The field that holds it is
 sensitive: shown as ``(sensitive)`` in every output and stored only as a hash.
@@ -32,6 +39,7 @@ from typing import Any
 from reconciler.yamlpos import FieldPath
 
 _TOKEN = re.compile(r"\$?\$\{([^}]*)\}")
+_OPENING = re.compile(r"\$\$\{|\$\{")
 _PART = re.compile(r"^[A-Za-z0-9_-]+$")
 _SECRET = re.compile(r"^secret:([A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -68,7 +76,18 @@ class VarRef:
         return f"${{var.{self.name}}}"
 
 
-Ref = Reference | SecretRef | VarRef
+@dataclass(frozen=True)
+class RemoteIdRef:
+    """One ``${resources.COLLECTION.NAME.id}``: the remote id of another resource."""
+
+    collection: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"${{resources.{self.collection}.{self.name}.id}}"
+
+
+Ref = Reference | SecretRef | VarRef | RemoteIdRef
 """Anything a ``${...}`` may name."""
 
 
@@ -77,9 +96,16 @@ class Malformed:
     """A ``${...}`` that is not of the form ``${collection.name.attribute}``."""
 
     text: str
+    unterminated: bool = False
 
     @property
     def message(self) -> str:
+        if self.unterminated:
+            shown = self.text if len(self.text) <= 60 else self.text[:60] + "…"
+            return (
+                f"unterminated reference `{shown}`: close it with `}}` "
+                "(or write `$${` for a literal `${`)"
+            )
         return (
             f"malformed reference `{self.text}`: write `${{collection.name.attribute}}`, "
             "e.g. `${notebooks.etl.path}`, `${var.NAME}` for a variable, `${secret:NAME}` "
@@ -90,13 +116,15 @@ class Malformed:
 
 def parse(inner: str) -> Ref | None:
     """``"notebooks.etl.path"`` → a Reference, ``"secret:X"`` → a SecretRef,
-    ``"var.X"`` → a VarRef; else None."""
+    ``"var.X"`` → a VarRef, ``"resources.jobs.x.id"`` → a RemoteIdRef; else None."""
     secret = _SECRET.match(inner.strip())
     if secret:
         return SecretRef(secret.group(1))
     parts = [p.strip() for p in inner.split(".")]
     if len(parts) == 2 and parts[0] == "var" and _PART.match(parts[1]):
         return VarRef(parts[1])
+    if len(parts) == 4 and parts[0] == "resources" and parts[3] == "id":
+        return RemoteIdRef(parts[1], parts[2]) if all(map(_PART.match, parts)) else None
     if len(parts) != 3 or not all(_PART.match(p) for p in parts):
         return None
     return Reference(*parts)
@@ -105,11 +133,17 @@ def parse(inner: str) -> Ref | None:
 def references_in(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, Ref | Malformed]]:
     """Every reference (or malformed one) in ``data``, with the path of its string."""
     if isinstance(data, str):
+        spans = []
         for match in _TOKEN.finditer(data):
+            spans.append(match.span())
             if match.group(0).startswith("$$"):
                 continue
             ref = parse(match.group(1))
             yield path, ref if ref is not None else Malformed(match.group(0))
+        for opening in _OPENING.finditer(data):
+            inside = any(a <= opening.start() < b for a, b in spans)
+            if opening.group(0) == "${" and not inside:
+                yield path, Malformed(data[opening.start() :], unterminated=True)
     elif isinstance(data, Mapping):
         for key, value in data.items():
             yield from references_in(value, (*path, key))

@@ -12,6 +12,7 @@ left as written, so that its other problems are reported in the same run.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +28,25 @@ from reconciler.kinds.base import (
     DesiredResource,
     FieldProblem,
     Kind,
+    Namespace,
     ReadFile,
     ResourceKey,
     Rule,
     TenantContext,
 )
-from reconciler.refs import Malformed, Ref, Reference, SecretRef, VarRef, references_in, substitute
-from reconciler.secrets import mask_paths, missing_secret_hint, read_secret
+from reconciler.limits import value_problems
+from reconciler.refs import (
+    Malformed,
+    Ref,
+    Reference,
+    RemoteIdRef,
+    SecretRef,
+    VarRef,
+    references_in,
+    substitute,
+)
+from reconciler.remote_ids import Placeholders
+from reconciler.secrets import mask_paths, missing_secret_hint, read_secret, redact
 from reconciler.sources import Report, SourceDocument, validate
 from reconciler.variables import Presets
 from reconciler.yamlpos import FieldPath
@@ -49,6 +62,7 @@ class _Entry:
     attributes: dict[str, str] | None = None  # None until resolved (or when invalid)
     depends_on: set[ResourceKey] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)  # secret values substituted into the spec
+    placeholders: Placeholders = field(default_factory=Placeholders)  # ${resources.*.id}
 
 
 class TenantResolver:
@@ -63,8 +77,10 @@ class TenantResolver:
         *,
         variables: Mapping[str, Any] | None = None,
         presets: Presets | None = None,
+        namespace: Namespace | None = None,
     ) -> None:
         self.tenant = tenant
+        self.namespace = namespace
         self.variables = dict(variables or {})
         self.presets = presets
         self.context = context
@@ -134,7 +150,9 @@ class TenantResolver:
             return tuple(sorted(self.entries))
 
     def _target(self, ref: Ref | Malformed) -> ResourceKey | None:
-        if not isinstance(ref, Reference) or ref.collection not in KINDS_BY_COLLECTION:
+        if not isinstance(ref, Reference | RemoteIdRef):
+            return None
+        if ref.collection not in KINDS_BY_COLLECTION:
             return None
         return ResourceKey(self.tenant, KINDS_BY_COLLECTION[ref.collection].kind, ref.name)
 
@@ -145,10 +163,13 @@ class TenantResolver:
         doc = entry.doc
         resolvable = self._check_references(entry)
         if self.context is None or not resolvable:
+            self._out_of_range(doc, doc.data.get("spec"))
             if entry.key.kind != "Tenant":  # an invalid Tenant was reported by the caller
                 validate(doc, self.report, skip_references=True)
             return
         spec = substitute(doc.data.get("spec"), lambda ref: self._value(ref, entry))
+        if self._out_of_range(doc, spec):
+            return
         model = validate(doc, self.report, {**doc.data, "spec": spec})
         if model is None:
             return
@@ -158,11 +179,18 @@ class TenantResolver:
             entry.attributes = kind.attributes(self.context, name, model.spec)
             identity = kind.identity(self.context, name, model.spec)
             normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
+            normalized = entry.placeholders.restore(normalized)
+            entry.attributes = entry.placeholders.restore(entry.attributes)
             kind.check_related(normalized, self.resources.values())
+            if self.namespace is not None:
+                self._check_namespace(kind, entry, identity, model.spec, normalized)
             if self.presets is not None:
                 identity, normalized = kind.with_presets(identity, normalized, self.presets)
                 if "name" in entry.attributes:  # a target's name prefix renames the job
                     entry.attributes["name"] = identity
+        except _NamespaceProblem as exc:
+            self.report.add(doc, exc.path, exc.message)
+            return
         except FieldProblem as exc:
             self.report.add(doc, ("spec", *exc.path), exc.message)
             return
@@ -193,6 +221,24 @@ class TenantResolver:
             sensitive=sensitive,
         )
 
+    def _check_namespace(
+        self, kind: Kind, entry: _Entry, identity: str, spec: Any, normalized: Any
+    ) -> None:
+        """The kind's namespace check; its problems carry whole-document paths."""
+        assert self.namespace is not None
+        try:
+            kind.check_namespace(self.namespace, identity, spec, normalized)
+        except FieldProblem as exc:  # the message quotes the value: cut secrets from it
+            raise _NamespaceProblem(redact(exc.message, entry.secrets), exc.path) from None
+
+    def _out_of_range(self, doc: SourceDocument, spec: Any) -> bool:
+        """Report NULs and integers beyond int64 in ``spec``; True when there were any."""
+        found = False
+        for path, message in value_problems(spec, ("spec",)):
+            self.report.add(doc, path, message)
+            found = True
+        return found
+
     def _value(self, ref: Ref, entry: _Entry) -> Any:
         if isinstance(ref, VarRef):
             return self.variables[ref.name]
@@ -201,6 +247,8 @@ class TenantResolver:
             assert value is not None
             entry.secrets.add(value)
             return value
+        if isinstance(ref, RemoteIdRef):
+            return entry.placeholders.stand_in(ref)
         target = self._target(ref)
         assert target is not None
         source = self.entries[target]
@@ -254,6 +302,8 @@ class TenantResolver:
         attributes = self.entries[target].attributes
         if attributes is None:
             return None, False  # the target has problems of its own, reported there
+        if isinstance(ref, RemoteIdRef):
+            return None, True  # known when the plan is made, or once the apply created it
         if ref.attribute not in attributes:
             names = sorted(attributes)
             hint = did_you_mean(ref.attribute, names)
@@ -264,7 +314,7 @@ class TenantResolver:
             )
         return None, True
 
-    def _missing(self, ref: Reference, target: ResourceKey) -> str:
+    def _missing(self, ref: Reference | RemoteIdRef, target: ResourceKey) -> str:
         names = sorted(k.name for k in self.entries if k.kind == target.kind)
         hint = did_you_mean(ref.name, names)
         there = ", ".join(names) if names else "none"
@@ -272,6 +322,10 @@ class TenantResolver:
             f"`{ref}`: tenant `{self.tenant}` has no {target.kind} `{ref.name}`{hint} "
             f"({ref.collection}: {there})"
         )
+
+
+class _NamespaceProblem(FieldProblem):
+    """A :class:`FieldProblem` of a namespace check: its path starts at the document root."""
 
 
 def _lifecycle(model: Lifecycle | None) -> dict[str, Any]:
@@ -289,6 +343,9 @@ def sensitive_paths(
 ) -> tuple[tuple[str, ...], ...]:
     """Paths of the normalised spec that hold a secret value or that the kind marks sensitive."""
     found: list[tuple[str, ...]] = []
+    secrets = {s for s in secrets if s}
+    if not secrets and not kind.has_sensitive_rules:
+        return ()
 
     def walk(node: Any, path: tuple[str, ...]) -> None:
         if isinstance(node, Mapping):
@@ -301,7 +358,7 @@ def sensitive_paths(
             for index, item in enumerate(node):  # a secret inside a list masks that item
                 walk(item, (*path, str(index)))
             return
-        secret = isinstance(node, str) and any(s and s in node for s in secrets)
+        secret = isinstance(node, str) and any(s in node for s in secrets)
         if secret or sensitive:
             found.append(path)
 
@@ -327,15 +384,44 @@ def tenant_reader(root: Path, shown: str) -> ReadFile:
                 f"`{relative}` {how} outside the tenant folder `{shown}`; "
                 "keep source files inside the tenant folder"
             )
-        if not target.is_file():
-            what = "is a folder, not a file" if target.is_dir() else "not found"
-            raise FieldProblem(f"`{relative}` {what} in the tenant folder `{shown}`")
-        try:
-            return target.read_bytes()
-        except OSError as exc:
-            raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+        return _read_regular(target, relative, shown)
 
     return read_file
+
+
+def _read_regular(target: Path, relative: str, shown: str) -> bytes:
+    """The bytes of a regular file; a folder, FIFO, device or socket is refused unopened."""
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        raise FieldProblem(f"`{relative}` not found in the tenant folder `{shown}`") from None
+    except OSError as exc:
+        raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise FieldProblem(f"`{relative}` is a folder, not a file in the tenant folder `{shown}`")
+    if not stat.S_ISREG(mode):
+        raise FieldProblem(
+            f"`{relative}` is not a regular file ({_file_type(mode)}); "
+            "name a plain file in the tenant folder"
+        )
+    try:  # O_NONBLOCK: a file swapped for a FIFO after the check still never blocks
+        descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise FieldProblem(f"`{relative}` is not a regular file; name a plain file")
+            return file.read()
+    except OSError as exc:
+        raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
 
 
 def _resolved(path: Path, relative: str) -> Path:

@@ -21,11 +21,15 @@ Health (per resource), first rule that applies:
 ``Suspended``       the tenant is suspended (policy or ``POST .../suspend``)
 ``Missing``         the document asks for it and it does not exist remotely
 ``Degraded``        a serving endpoint whose last config update failed
-                    (``UPDATE_FAILED``); a job whose latest run, as the
-                    connector reports it on the job, failed
+                    (``UPDATE_FAILED``); a job whose newest run ended
+                    ``FAILED``, ``TIMEDOUT`` or ``INTERNAL_ERROR`` (the
+                    message names the run and quotes its state message)
+``Suspended``       a job whose schedule, trigger or continuous run is
+                    ``PAUSED`` (it will not run by itself)
 ``Progressing``     not ready yet: an endpoint deploying or updating, an index
                     syncing (the kind's ``ready`` flag is false)
-``Healthy``         otherwise
+``Healthy``         otherwise (a job that never ran, runs now, succeeded or
+                    was cancelled)
 ==================  ==========================================================
 
 A tenant's sync is ``OutOfSync`` if any resource is; its health is the worst
@@ -39,6 +43,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from reconciler.plan import Action, ResourceChange, TenantPlan
@@ -61,7 +66,14 @@ class Health(StrEnum):
 HEALTH_ORDER = tuple(Health)
 """From best to worst: a tenant's health is its worst resource's."""
 
-FAILED_RUN_STATES = frozenset({"FAILED", "TIMEDOUT", "INTERNAL_ERROR", "CANCELED"})
+FAILED_RUN_STATES = frozenset({"FAILED", "TIMEDOUT", "INTERNAL_ERROR"})
+"""A job whose newest run ended in one of these (result or life-cycle state) is Degraded."""
+
+LatestRuns = Mapping[str, Mapping[str, Any] | None]
+"""Job name → its newest run as the connector reports it, None when it never ran."""
+
+UNKNOWN_RUN: Mapping[str, Any] = MappingProxyType({})
+"""Stands for a job whose newest run could not be read (its health ignores runs)."""
 
 
 @dataclass(frozen=True)
@@ -135,20 +147,39 @@ def _iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def resource_statuses(plan: TenantPlan, *, suspended: bool = False) -> tuple[ResourceStatus, ...]:
-    """Sync and health of every resource the plan covers (documents and records)."""
-    return tuple(resource_status(c, suspended=suspended) for c in plan.changes)
+def resource_statuses(
+    plan: TenantPlan, *, suspended: bool = False, latest_runs: LatestRuns | None = None
+) -> tuple[ResourceStatus, ...]:
+    """Sync and health of every resource the plan covers (documents and records).
+
+    ``latest_runs`` (job name → newest run) lets the job rules see how each
+    job last ran; without it a job's latest run is taken as unknown.
+    """
+    runs = latest_runs or {}
+    return tuple(
+        resource_status(c, suspended=suspended, latest_run=runs.get(c.key.name, UNKNOWN_RUN))
+        if c.key.kind == "Job"
+        else resource_status(c, suspended=suspended)
+        for c in plan.changes
+    )
 
 
-def resource_status(change: ResourceChange, *, suspended: bool = False) -> ResourceStatus:
+def resource_status(
+    change: ResourceChange,
+    *,
+    suspended: bool = False,
+    latest_run: Mapping[str, Any] | None = UNKNOWN_RUN,
+) -> ResourceStatus:
     synced = change.action is Action.NOOP and not change.drift and not change.wait
     sync = Sync.SYNCED if synced else Sync.OUT_OF_SYNC
-    health, why = _health(change, suspended)
+    health, why = _health(change, suspended, latest_run)
     message = why or ("" if synced else change.reason)
     return ResourceStatus(change.key.kind, change.key.name, sync, health, message)
 
 
-def _health(change: ResourceChange, suspended: bool) -> tuple[Health, str]:
+def _health(
+    change: ResourceChange, suspended: bool, latest_run: Mapping[str, Any] | None
+) -> tuple[Health, str]:
     if suspended:
         return Health.SUSPENDED, "the tenant is suspended"
     observed = change.observed
@@ -160,20 +191,43 @@ def _health(change: ResourceChange, suspended: bool) -> tuple[Health, str]:
     update = (raw.get("state") or {}).get("config_update")
     if change.key.kind == "ServingEndpoint" and update == "UPDATE_FAILED":
         return Health.DEGRADED, "the last config update failed (UPDATE_FAILED)"
-    if change.key.kind == "Job" and _latest_run_failed(raw):
-        return Health.DEGRADED, "the latest run failed"
+    if change.key.kind == "Job":
+        failed = _failed_run(latest_run)
+        if failed:
+            return Health.DEGRADED, failed
+        paused = _paused(raw)
+        if paused:
+            return Health.SUSPENDED, f"the {paused} is paused: the job does not run by itself"
     if not observed.ready:
         return Health.PROGRESSING, "not ready yet"
     return Health.HEALTHY, ""
 
 
-def _latest_run_failed(raw: Mapping[str, Any]) -> bool:
-    latest = raw.get("latest_run") or raw.get("last_run") or {}
-    if not isinstance(latest, Mapping):
-        return False
-    state = latest.get("state")
-    source: Mapping[str, Any] = state if isinstance(state, Mapping) else latest
-    return str(source.get("result_state") or "") in FAILED_RUN_STATES
+def _failed_run(run: Mapping[str, Any] | None) -> str:
+    """Why the run counts as failed ("" when it does not, or is unknown)."""
+    if not run:
+        return ""
+    state = run.get("state")
+    source: Mapping[str, Any] = state if isinstance(state, Mapping) else run
+    life = str(source.get("life_cycle_state") or run.get("life_cycle_state") or "")
+    result = str(source.get("result_state") or run.get("result_state") or "")
+    outcome = result if result in FAILED_RUN_STATES else life
+    if outcome not in FAILED_RUN_STATES:
+        return ""
+    said = str(source.get("state_message") or run.get("state_message") or "").strip()
+    which = f"run {run['run_id']}" if run.get("run_id") is not None else "run"
+    return f"the latest {which} ended {outcome}" + (f": {said}" if said else "")
+
+
+def _paused(raw: Mapping[str, Any]) -> str:
+    """Which of the job's schedule, trigger or continuous run is PAUSED ("" if none)."""
+    settings = raw.get("settings")
+    source: Mapping[str, Any] = settings if isinstance(settings, Mapping) else raw
+    for part in ("schedule", "trigger", "continuous"):
+        value = source.get(part)
+        if isinstance(value, Mapping) and value.get("pause_status") == "PAUSED":
+            return part
+    return ""
 
 
 def tenant_sync(resources: Iterable[ResourceStatus]) -> Sync:

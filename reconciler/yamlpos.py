@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 import yaml.reader
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 FieldPath = tuple[str | int, ...]
+Written = tuple[int, int]
+"""A 1-based (line, column) as the position tables keep it (a Position is made on lookup)."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,8 @@ class ParsedDocument:
     index: int  # 0-based position of the document in its file
     data: Any
     start: Position
-    values: dict[FieldPath, Position] = field(default_factory=dict)
-    keys: dict[FieldPath, Position] = field(default_factory=dict)
+    values: dict[FieldPath, Written] = field(default_factory=dict)
+    keys: dict[FieldPath, Written] = field(default_factory=dict)
     duplicate_keys: tuple[tuple[FieldPath, Position, Position], ...] = ()
 
     def value_position(self, path: FieldPath) -> Position:
@@ -58,14 +60,14 @@ class ParsedDocument:
     def key_position(self, path: FieldPath) -> Position:
         """Where the key that names ``path`` is written (falls back like values)."""
         if path in self.keys:
-            return self.keys[path]
+            return Position(*self.keys[path])
         return self._nearest(self.values, path)
 
-    def _nearest(self, table: dict[FieldPath, Position], path: FieldPath) -> Position:
+    def _nearest(self, table: dict[FieldPath, Written], path: FieldPath) -> Position:
         for cut in range(len(path), -1, -1):
             found = table.get(path[:cut])
             if found is not None:
-                return found
+                return Position(*found)
         return self.start
 
 
@@ -85,7 +87,7 @@ def parse_documents(text: str) -> tuple[list[ParsedDocument], YamlFault | None]:
     """
     if _FastLoader is not None and not yaml.reader.Reader.NON_PRINTABLE.search(text):
         try:
-            return _parse_with(_FastLoader(text)), None
+            return _parse_fast(text, _FastLoader(text)), None
         except (yaml.YAMLError, _AliasFault, RecursionError):
             pass  # the pure-Python loader below words the error (and keeps prior documents)
     documents: list[ParsedDocument] = []
@@ -129,7 +131,35 @@ def _depth_fault(text: str) -> YamlFault:
 _DEPTH_MESSAGE = f"invalid YAML: nested more than {MAX_DEPTH} levels deep; flatten the document"
 
 
-_FastLoader: type[yaml.CSafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{t}" for t in ("str", "seq", "map"))
+
+
+if hasattr(yaml, "CSafeLoader"):
+
+    class _CachedResolver(yaml.CSafeLoader):
+        """libyaml's safe loader whose plain-scalar tag resolution is remembered by value.
+
+        The safe resolver's answer for a plain scalar depends on its text alone
+        (it has no path resolvers), so the regular-expression scan runs once
+        per distinct short value instead of once per scalar.
+        """
+
+        _tags: ClassVar[dict[str, str]] = {}
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if kind is ScalarNode and implicit[0] and len(value) <= 64:
+                tag = self._tags.get(value)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    if len(self._tags) > 100_000:
+                        self._tags.clear()
+                    self._tags[value] = tag
+                return tag
+            return super().resolve(kind, value, implicit)
+
+    _FastLoader: type[yaml.CSafeLoader] | None = _CachedResolver
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FastLoader = None
 """libyaml's composer (marks included), an order of magnitude faster than the pure one.
 
 Only documents that parse cleanly go through it; any fault is parsed again by
@@ -137,11 +167,104 @@ the pure-Python loader so that error messages and positions stay the same.
 """
 
 
-def _parse_with(loader: Any) -> list[ParsedDocument]:
+def _parse_fast(text: str, loader: Any) -> list[ParsedDocument]:
+    """Documents composed by libyaml, each built and positioned in one walk of its nodes.
+
+    A document the one-walk builder does not cover (anchors and aliases,
+    merge keys, duplicate keys, tags beyond plain scalars, lists and maps)
+    goes through the safe constructor and the position walker instead, with
+    the same result.
+    """
+    simple = "&" not in text  # no anchor, hence no alias either
+    documents: list[ParsedDocument] = []
     try:
-        return [_describe(index, node, data) for index, node, data in _iter_nodes(loader)]
+        index = 0
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                built = _build_document(index, node, loader) if simple else None
+                if built is None:
+                    data = loader.construct_document(node)
+                    if data is not None:
+                        documents.append(_describe(index, node, data))
+                elif built.data is not None:
+                    documents.append(built)
+            index += 1
     finally:
         loader.dispose()
+    return documents
+
+
+class _Unbuilt(Exception):
+    """The one-walk builder met something it leaves to the safe constructor."""
+
+
+_SCALARS: dict[str, Any] = {
+    f"tag:yaml.org,2002:{t}": yaml.SafeLoader.yaml_constructors[f"tag:yaml.org,2002:{t}"]
+    for t in ("null", "bool", "int", "float", "timestamp")
+}
+
+
+def _build_document(index: int, node: Node, loader: Any) -> ParsedDocument | None:
+    builder = _Builder(loader)
+    try:
+        data = builder.build(node, (), 0)
+    except _Unbuilt:
+        return None
+    return ParsedDocument(
+        index=index,
+        data=data,
+        start=Position.of(node.start_mark),
+        values=builder.values,
+        keys=builder.keys,
+    )
+
+
+class _Builder:
+    """Builds a document's data (as the safe constructor would) and its position tables."""
+
+    __slots__ = ("keys", "loader", "values", "visited")
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.visited = 0
+        self.values: dict[FieldPath, Written] = {}
+        self.keys: dict[FieldPath, Written] = {}
+
+    def build(self, node: Node, path: FieldPath, depth: int) -> Any:
+        mark = node.start_mark
+        self.visited += 1
+        if self.visited > MAX_NODES or depth > MAX_DEPTH:
+            raise _Unbuilt  # the walker words the refusal
+        self.values[path] = (mark.line + 1, mark.column + 1)
+        kind, tag = node.__class__, node.tag
+        if kind is ScalarNode:
+            if tag == _STR:
+                return node.value
+            return self._scalar(node)
+        if kind is SequenceNode and tag == _SEQ:
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if kind is MappingNode and tag == _MAP:
+            result: dict[Any, Any] = {}
+            keys = self.keys
+            for key_node, value_node in node.value:
+                if key_node.__class__ is not ScalarNode:
+                    raise _Unbuilt
+                key = key_node.value if key_node.tag == _STR else self._scalar(key_node)
+                if key in result:
+                    raise _Unbuilt
+                key_mark = key_node.start_mark
+                key_path = (*path, key)
+                keys[key_path] = (key_mark.line + 1, key_mark.column + 1)
+                result[key] = self.build(value_node, key_path, depth + 1)
+            return result
+        raise _Unbuilt
+
+    def _scalar(self, node: Node) -> Any:
+        construct = _SCALARS.get(node.tag)
+        if construct is None:
+            raise _Unbuilt
+        return construct(self.loader, node)
 
 
 def _reader_fault(text: str, exc: yaml.reader.ReaderError) -> YamlFault:
@@ -208,8 +331,8 @@ class _PositionWalker:
     def __init__(self) -> None:
         self.active: set[int] = set()  # nodes on the current path, to catch recursive aliases
         self.visited = 0
-        self.values: dict[FieldPath, Position] = {}
-        self.keys: dict[FieldPath, Position] = {}
+        self.values: dict[FieldPath, Written] = {}
+        self.keys: dict[FieldPath, Written] = {}
         self.duplicates: list[tuple[FieldPath, Position, Position]] = []
 
     def walk(self, node: Node, path: FieldPath) -> None:
@@ -224,7 +347,7 @@ class _PositionWalker:
             )
         if len(path) > MAX_DEPTH:
             raise _AliasFault(here, _DEPTH_MESSAGE)
-        self.values[path] = here
+        self.values[path] = (here.line, here.col)
         self.active.add(id(node))
         self._walk_children(node, path)
         self.active.discard(id(node))
@@ -242,7 +365,7 @@ class _PositionWalker:
                     self.duplicates.append(((*path, key), seen[key], here))
                 seen[key] = here
                 # The last occurrence wins, as it does in the constructed data.
-                self.keys[(*path, key)] = here
+                self.keys[(*path, key)] = (here.line, here.col)
                 self.walk(value_node, (*path, key))
 
 

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from reconciler.actions.runs import RunStatus
 from reconciler.agent_mcp import models as m
 from reconciler.agent_mcp.access import Scope, request_scope
 from reconciler.agent_mcp.scrub import Scrubber
@@ -237,21 +238,15 @@ class Backend:
         return m.History(tenant=tenant, applies=[apply_info(r) for r in records])
 
     async def runs(self, tenant: str, job: str, limit: int) -> m.Runs:
+        """The job's runs through the library the CLI's ``runs`` uses."""
+        from reconciler.actions import find_target, list_runs
+
         with self.load(tenant) as desired:
             context = desired.context
-        recorded = self.store.read_tenant(tenant).resources
-        found = next((r for k, r in recorded.items() if k.kind == "Job" and k.name == job), None)
-        if found is None:
-            raise ReconcilerError(
-                f"job {job} not found in tenant {tenant}", hint="a job has runs once it is applied"
-            )
+        found = find_target(self.store, "Job", job, tenant=tenant, context=context)
         async with self.client() as client:
-            answer = await client.get(
-                f"/databricks/jobs/{found.remote_id}/runs",
-                params={"tenant_id": context.tenant_id, "limit": max(1, min(limit, 100))},
-            )
-        runs = [m.RunInfo(**_run_fields(r)) for r in answer.get("runs", [])]
-        return m.Runs(tenant=tenant, job=job, runs=runs)
+            runs = await list_runs(client, found, limit=max(1, min(limit, 100)))
+        return m.Runs(tenant=tenant, job=job, runs=[run_info(r) for r in runs])
 
     async def apply(self, plan_id: str) -> m.ApplyOutcome:
         from reconciler.commands.common import git_commit
@@ -359,17 +354,19 @@ def _next_step(plan_id: str, plan: TenantPlan) -> str:
     )
 
 
-def _run_fields(run: Mapping[str, Any]) -> dict[str, Any]:
-    found = run.get("state")
-    state: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    return {
-        "run_id": run.get("run_id"),
-        "life_cycle_state": state.get("life_cycle_state"),
-        "result_state": state.get("result_state"),
-        "state_message": state.get("state_message"),
-        "start_time": run.get("start_time"),
-        "end_time": run.get("end_time"),
-    }
+def run_info(run: RunStatus) -> m.RunInfo:
+    return m.RunInfo(
+        run_id=run.run_id,
+        life_cycle_state=run.state,
+        result_state=run.result,
+        state_message=run.message,
+        start_time=run.started_at.isoformat() if run.started_at else None,
+        end_time=run.ended_at.isoformat() if run.ended_at else None,
+        duration_s=run.duration_s,
+        trigger=run.trigger,
+        url=run.url,
+        tasks=[m.RunTask(**t.to_dict()) for t in run.tasks],
+    )
 
 
 def apply_info(record: ApplyRecord) -> m.ApplyInfo:

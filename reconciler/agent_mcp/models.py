@@ -132,13 +132,27 @@ class History(BaseModel):
     applies: list[ApplyInfo]
 
 
+class RunTask(BaseModel):
+    task_key: str
+    state: str
+    result: str | None = None
+    message: str = ""
+    attempt: int = 0
+    started_at: str | None = None
+    ended_at: str | None = None
+
+
 class RunInfo(BaseModel):
-    run_id: Any = None
-    life_cycle_state: str | None = None
+    run_id: int
+    life_cycle_state: str
     result_state: str | None = None
     state_message: str | None = None
-    start_time: Any = None
-    end_time: Any = None
+    start_time: str | None = None  # ISO 8601, UTC
+    end_time: str | None = None
+    duration_s: float | None = None
+    trigger: str | None = None
+    url: str | None = None
+    tasks: list[RunTask] = []
 
 
 class Runs(BaseModel):

@@ -18,16 +18,15 @@ from rich.console import Console
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, git_commit
 from reconciler.commands.plan import (
     add_plan_options,
-    check_targets,
     load_options,
     load_selected,
     plan_options,
-    refuse_failing,
+    refuse_missing,
     report_failures,
 )
-from reconciler.errors import PlanRefused, ReconcilerError
+from reconciler.errors import ReconcilerError
 from reconciler.load import TenantDesired, TenantProblems
-from reconciler.plan import Plan, PlanOptions
+from reconciler.plancheck import check_plan
 from reconciler.planfile import SavedPlan, is_plan_file, load_saved_plan, recheck, verify
 from reconciler.render.markdown import render_plan_markdown
 from reconciler.render.progress import JsonDisplay, make_display, summary_lines
@@ -77,18 +76,6 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_apply(tenants, args, saved, broken))
 
 
-def check_plan(plan: Plan, options: PlanOptions, *, allow_data_loss: bool) -> None:
-    """Refuse plans with impossible or unconsented changes, before anything is sent."""
-    check_targets(plan, options)
-    refuse_failing(plan)
-    if plan.destructive and not allow_data_loss:
-        names = ", ".join(f"{c.key.tenant}/{c.address}" for c in plan.destructive)
-        raise PlanRefused(
-            f"the plan destroys data: {names}",
-            hint="check the reasons above; re-run with --allow-data-loss to accept the loss",
-        )
-
-
 async def _apply(
     tenants: tuple[TenantDesired, ...],
     args: argparse.Namespace,
@@ -123,6 +110,7 @@ async def _apply(
         report_failures(broken, plan.failed)
         failed = EXIT_ERROR if broken or plan.failed else EXIT_OK
         check_plan(plan, options, allow_data_loss=args.allow_data_loss)
+        refuse_missing(plan, tenants, allow_missing=args.allow_missing)
         if saved is not None:
             verify(saved, plan)
         total = sum(len(t.actionable) for t in plan.tenants)

@@ -10,8 +10,6 @@ new id and needs its own approval. Plans that destroy data need
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
-from typing import Any
 
 from reconciler.commands.common import EXIT_OK, actor
 
@@ -27,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from reconciler.approvals import approve
+    from reconciler.approvals import approve, change_lines
     from reconciler.config import Settings
     from reconciler.state import StateStore
 
@@ -41,13 +39,3 @@ def run(args: argparse.Namespace) -> int:
     when = approval.approved_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     print(f"Approved by {approval.approved_by} at {when} (digest {approval.digest[:12]}).")
     return EXIT_OK
-
-
-def change_lines(document: Mapping[str, Any]) -> list[str]:
-    """One line per change of a saved-plan document (no-ops left out)."""
-    lines = []
-    for tenant in document.get("plan", {}).get("tenants", []):
-        for change in tenant.get("resource_changes", []):
-            if change["action"] != "noop":
-                lines.append(f"  {change['action']} {change['address']}: {change['reason']}")
-    return lines or ["  no changes"]

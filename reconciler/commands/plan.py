@@ -31,11 +31,13 @@ from reconciler.commands.common import (
 from reconciler.errors import PlanRefused, ReconcilerError, SpecError
 from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
 from reconciler.load import TenantDesired, TenantProblems, load_tenants
-from reconciler.plan import FAILING, Plan, PlanOptions, TenantFailure
+from reconciler.plan import Plan, PlanOptions, TenantFailure
+from reconciler.plancheck import check_targets, refuse_failing
 from reconciler.planfile import save_plan
 from reconciler.render.jsonout import render_plan_json
 from reconciler.render.markdown import render_plan_markdown, split_markdown
 from reconciler.render.text import make_console, render_plan
+from reconciler.skipped import missing_deletes
 from reconciler.variables import LoadOptions
 
 
@@ -71,6 +73,12 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="only record what is observed (drift) in the state; change nothing remote",
     )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="allow deleting or forgetting resources although part of the tenant folder was skipped "
+        "(a broken link, an unreadable folder): their documents may be there",
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -96,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     report_failures(broken, plan.failed)
     check_targets(plan, options)
     print_plan(plan, args.format, split=args.split)
+    refuse_missing(plan, tenants, allow_missing=args.allow_missing)
     if args.out:
         save_plan(plan, args.out, source=args.path, options=options)
         print(
@@ -125,6 +134,8 @@ def load_selected(
     When nothing loads at all, the problems are raised as one SpecError.
     """
     result = load_tenants(path, options)
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
     broken = tuple(f for f in result.failures if not names or f.tenant in (None, *names))
     if not result.tenants:
         raise SpecError(result.problems)
@@ -170,17 +181,6 @@ def parse_address(text: str) -> tuple[str, str]:
     return by_lower[kind.lower()], name
 
 
-def check_targets(plan: Plan, options: PlanOptions) -> None:
-    """Every --target and --replace must name a resource that exists."""
-    found = {(c.key.kind, c.key.name) for t in plan.tenants for c in t.changes}
-    missing = sorted("/".join(a) for a in (options.targets | options.replace) - found)
-    if missing:
-        raise ReconcilerError(
-            f"no resource {', '.join(missing)} in the documents or the state",
-            hint="check the KIND/NAME spelling with `reconciler plan PATH`",
-        )
-
-
 def select_tenants(
     tenants: tuple[TenantDesired, ...], names: list[str], *, failed: set[str] | None = None
 ) -> tuple[TenantDesired, ...]:
@@ -200,12 +200,28 @@ def select_tenants(
     return tuple(t for t in tenants if t.context.name in names)
 
 
-def refuse_failing(plan: Plan) -> None:
-    """Raise when the plan holds changes no apply can make (conflicts, protection)."""
-    failing = [c for t in plan.tenants for c in t.changes if c.action in FAILING]
-    if failing:
-        names = "; ".join(f"{c.key.tenant}/{c.address}: {c.reason}" for c in failing)
-        raise PlanRefused(f"the plan cannot be applied as it is: {names}")
+def refuse_missing(plan: Plan, tenants: tuple[TenantDesired, ...], *, allow_missing: bool) -> None:
+    """Refuse deletes and forgets in a tenant whose folder was not read whole.
+
+    A skipped place (a link whose target is gone, a folder that cannot be
+    listed) may hold the documents of the resources the plan would delete or
+    stop managing; ``--allow-missing`` lets the plan go on.
+    """
+    if allow_missing:
+        return
+    skipped = {t.context.name: t.skipped for t in tenants}
+    found = [
+        found
+        for tenant in plan.tenants
+        if (found := missing_deletes(tenant, skipped.get(tenant.tenant, ())))
+    ]
+    if found:
+        raise PlanRefused(
+            "the plan deletes or forgets resources whose documents may be in a skipped place: "
+            + "; ".join(found),
+            hint="restore the skipped links or folders, or re-run with --allow-missing "
+            "to let them go",
+        )
 
 
 def print_plan(plan: Plan, fmt: str, *, split: bool = False) -> None:

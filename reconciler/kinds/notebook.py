@@ -21,6 +21,7 @@ from reconciler.kinds.base import (
     FieldProblem,
     FieldRule,
     Kind,
+    Namespace,
     ObservedResource,
     ReadFile,
     Rule,
@@ -29,6 +30,7 @@ from reconciler.kinds.base import (
     etag,
     read_spec_file,
 )
+from reconciler.sourcecheck import notebook_problem
 
 if TYPE_CHECKING:
     from reconciler.mcp.client import ConnectorClient
@@ -112,11 +114,22 @@ class Notebook(Kind):
         """``{path, language (upper-case), content_sha256}``; the body goes in blobs."""
         assert isinstance(spec, NotebookSpec)
         body = _content(spec, read_file)
+        too_big = notebook_problem(body)
+        if too_big:
+            raise FieldProblem(too_big, ("content",) if spec.content is not None else ("source",))
         return {
             "path": notebook_path(tenant, name, spec),
             "language": spec.language.upper(),
             "content_sha256": hashlib.sha256(body).hexdigest(),
         }, {"content": body}
+
+    def check_namespace(
+        self, namespace: Namespace, identity: str, spec: BaseModel, normalized: Mapping[str, Any]
+    ) -> None:
+        """A written ``path`` lies inside the tenant's workspace folder, with no ``..`` or NUL."""
+        assert isinstance(spec, NotebookSpec)
+        if spec.path is not None:
+            namespace.check_path(spec.path, ("spec", "path"), "notebook path")
 
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         path = str(raw["path"])

@@ -10,6 +10,7 @@ holds no data of its own; it is rebuilt from the source table).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -21,6 +22,7 @@ from reconciler.kinds.base import (
     FieldProblem,
     FieldRule,
     Kind,
+    Namespace,
     ObservedResource,
     ReadFile,
     Rule,
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 
 VECTOR_TYPES = ("array<float>", "array<double>")
 """Column types a vector column may have (the connector checks the same)."""
+
+HOSTED_PREFIX = "databricks-"
+"""Names of the embedding endpoints Databricks hosts for every workspace."""
 
 NO_UPDATE = "vector search has no update API; the index is rebuilt from its source table"
 
@@ -194,6 +199,22 @@ class VectorIndex(Kind):
             "columns_to_sync": _sync_columns(spec.columns_to_sync),
         }, {}
 
+    def check_namespace(
+        self, namespace: Namespace, identity: str, spec: BaseModel, normalized: Mapping[str, Any]
+    ) -> None:
+        """The source table is in the tenant's catalog (checked when normalising), and the
+        embedding endpoint is the tenant's own, one it lists, or a Databricks-hosted one."""
+        assert isinstance(spec, VectorIndexSpec)
+        endpoint = spec.embedding.model_endpoint
+        if endpoint is None or endpoint.startswith(HOSTED_PREFIX):
+            return
+        if not namespace.owns_endpoint(endpoint):
+            raise FieldProblem(
+                f"embedding {namespace.endpoint_problem(endpoint)} "
+                f"(Databricks-hosted `{HOSTED_PREFIX}...` endpoints are fine)",
+                ("spec", "embedding", "model_endpoint"),
+            )
+
     def check_related(self, spec: Mapping[str, Any], resolved: Iterable[DesiredResource]) -> None:
         """When the source table is one of the tenant's datasets, the columns the index names
         must be its columns, and a vector column an ``array<float>`` (or double) one."""
@@ -222,6 +243,8 @@ class VectorIndex(Kind):
                 "it must be array<float> (or array<double>)",
                 ("embedding", "vector_column"),
             )
+        if vector is not None and "source" in table.blobs:
+            _check_dimensions(table, vector, int(embedding["dimension"]), where)
         source = embedding.get("source_column")
         if source is not None and columns[source]["type"] != "string":
             raise FieldProblem(
@@ -293,3 +316,27 @@ class VectorIndex(Kind):
             f"vector index {desired.identity!r} cannot be updated in place ({NO_UPDATE}); "
             "the planner replaces it instead"
         )
+
+
+def _check_dimensions(table: DesiredResource, column: str, dimension: int, where: str) -> None:
+    """Every vector in the dataset's source file has the index's dimension (as the connector
+    checks when the index is built), so ``validate`` says so before anything is created."""
+    from reconciler.emulator.ingest import parse_upload  # the connector's own reading of uploads
+
+    try:
+        _, rows = parse_upload(table.blobs["source"], str(table.spec.get("source_format")))
+    except Exception:  # an unreadable file is the dataset's own problem to report
+        return
+    for number, row in enumerate(rows, start=1):
+        value = row.get(column)
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                continue
+        if isinstance(value, list) and len(value) != dimension:
+            raise FieldProblem(
+                f"row {number} of the source file of {where} has a {len(value)}-dimensional "
+                f"{column!r}; the index says dimension {dimension}: fix the file or the dimension",
+                ("embedding", "dimension"),
+            )

@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 import httpx
+import orjson
 from prometheus_client import Counter, Histogram
 
 from reconciler.errors import (
@@ -289,12 +290,22 @@ class ConnectorClient:
         if response.is_success:
             if response.status_code == 204 or not response.content:
                 return None
-            return response.json()
+            return decode_json(response)
         error = error_from_response(response, method, path)
         if self._secret and self._secret in error.message:
             error.message = error.message.replace(self._secret, "***")
             error.args = (error.message,)
         raise error
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """A response's JSON body, decoded by orjson (several times faster than ``json`` on list
+    pages); a body orjson refuses (not UTF-8, NaN, integers beyond 64 bits) gets httpx's
+    decoder, so what decodes and what fails stays as before."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
 
 
 def _headers(idempotency_key: str | None, if_match: str | None) -> dict[str, str]:

@@ -213,8 +213,9 @@ async def reconcile_now(
     runtime: RuntimeDep,
     wait: Annotated[bool, Query(description="answer when it is done, with the status")] = False,
 ) -> ReconcileAnswer:
+    """Reconcile the tenant now; a `sync: manual` tenant's planned changes are applied too."""
     _known(runtime, tenant)
-    task = runtime.scheduler.run_now(tenant, forced=True)
+    task = runtime.scheduler.run_now(tenant, forced=True, requested=True)
     if not wait:
         return ReconcileAnswer(accepted=True)
     await asyncio.wait({task})

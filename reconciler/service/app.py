@@ -50,7 +50,11 @@ from reconciler.service.webhook import router as webhook_router
 
 log = logging.getLogger("reconciler.service")
 
-ROUTERS: tuple[str, ...] = ()
+ROUTERS: tuple[str, ...] = (
+    "reconciler.service.web:router",
+    "reconciler.service.actions_api:router",
+    "reconciler.service.plans_api:router",
+)
 """Routers other modules add to the app, as ``"package.module:attribute"``."""
 
 PROBLEM = "application/problem+json"
@@ -107,7 +111,10 @@ def _install_health(app: FastAPI) -> None:
 
     @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
     async def readyz(request: Request) -> JSONResponse:
-        """The state database and the connector both answer."""
+        """The state database and the connector both answer.
+
+        ``warnings`` lists what works but should not be so (a second replica on SQLite).
+        """
         runtime: Runtime = request.app.state.runtime
         checks: dict[str, str] = {}
         try:
@@ -121,7 +128,11 @@ def _install_health(app: FastAPI) -> None:
         except ReconcilerError as exc:
             checks["connector"] = str(exc)
         ready = all(v == "ok" for v in checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        body: dict[str, Any] = {"ready": ready, "checks": checks}
+        warnings = await _replica_warnings(runtime)
+        if warnings:
+            body["warnings"] = warnings
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", tags=["health"], response_class=Response)
     async def prometheus(request: Request) -> Response:
@@ -136,6 +147,17 @@ def _install_health(app: FastAPI) -> None:
             counts, fetched_at=controller.fetched_at, circuit_open=runtime.breaker.is_open
         )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _replica_warnings(runtime: Runtime) -> list[str]:
+    """A second replica on an SQLite state database (it still works; it is a warning)."""
+    if runtime.replicas is None:
+        return []
+    try:
+        others = await asyncio.to_thread(runtime.replicas.others)
+    except ReconcilerError:
+        return []
+    return [runtime.replicas.warning(others)] if others else []
 
 
 def _problem(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:

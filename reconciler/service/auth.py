@@ -2,7 +2,9 @@
 
 ``Authorization: Bearer <token>``. :func:`require_read` accepts the read or
 the admin token, :func:`require_admin` only the admin token; anything else is
-401 (no token, a wrong one, a read token on a mutating path). When the
+401 (no token, a wrong one, a read token on a mutating path).
+:func:`require_admin_forbid_read` (the action routes) answers a read token
+403 instead: it is known, it just may not act. When the
 server runs without any token (loopback only, see
 :meth:`~reconciler.service.config.ServiceConfig.check`) every path is open.
 Tokens are compared in constant time and never logged. Health, readiness and
@@ -67,4 +69,12 @@ def require_admin(request: Request) -> str:
     role = role_of(request)
     if role != "admin":
         raise HTTPException(401, "a valid admin Bearer token is needed", CHALLENGE)
+    return role
+
+
+def require_admin_forbid_read(request: Request) -> str:
+    """The admin token; a read token is 403 (known, but not allowed), no valid token 401."""
+    role = require_read(request)
+    if role != "admin":
+        raise HTTPException(403, "this action needs the admin token; the read token only reads")
     return role

@@ -14,7 +14,10 @@ skipped too, so replicas share the work instead of repeating it, and a killed
 replica's tenants are picked up by the others' own schedules. Inside the
 lease: observe, settle open intents, plan, and apply unless the policy says
 not now (suspended, ``sync: manual``, a sync window, a plan that destroys
-data); then the status is written to the state database.
+data); then the status is written to the state database. A reconcile a
+person asked for (``requested``: ``POST .../reconcile``, the status page's
+Reconcile button) also applies a ``sync: manual`` tenant's changes, as the
+policy's description promises; windows, suspension and the data rule hold.
 """
 
 from __future__ import annotations
@@ -38,11 +41,14 @@ from reconciler.render.jsonout import field_document
 from reconciler.service import metrics
 from reconciler.service.breaker import CircuitBreaker
 from reconciler.service.config import ServiceConfig
+from reconciler.service.health import latest_runs
 from reconciler.service.source import Snapshot, Source
+from reconciler.skipped import missing_deletes
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.status import (
     Health,
+    LatestRuns,
     Sync,
     TenantStatus,
     resource_statuses,
@@ -174,8 +180,11 @@ class Controller:
         forced: bool = False,
         targets: frozenset[tuple[str, str]] = frozenset(),
         apply_anyway: bool = False,
+        requested: bool = False,
     ) -> TenantStatus | None:
         """Reconcile one tenant; None when skipped (busy elsewhere, or fresh already).
+
+        ``requested``: a person asked for it, so ``sync: manual`` does not hold it back.
 
         Raises :class:`ReconcilerError` when it failed (the status says so too).
         """
@@ -194,7 +203,7 @@ class Controller:
             try:
                 return await self._locked(
                     name, entry, policy, lease, forced=forced, targets=targets,
-                    apply_anyway=apply_anyway,
+                    apply_anyway=apply_anyway, requested=requested,
                 )  # fmt: skip
             finally:
                 await asyncio.to_thread(lease.release)
@@ -209,6 +218,7 @@ class Controller:
         forced: bool,
         targets: frozenset[tuple[str, str]],
         apply_anyway: bool,
+        requested: bool = False,
     ) -> TenantStatus | None:
         row = await asyncio.to_thread(self.store.tenant_status, name)
         if not forced and _fresh(row, entry.commit, self.config.interval):
@@ -222,7 +232,10 @@ class Controller:
                 tenant, store=self.store, client=self.client, options=options, lease=lease
             )
             self._record_drift(plan)
-            reason = None if apply_anyway else _not_now(policy, plan)
+            reason = None if apply_anyway else _not_now(policy, plan, requested=requested)
+            missing = missing_deletes(plan, tenant.skipped)
+            if missing and plan.has_changes:  # part of the tenant folder was not read
+                reason = f"not applied: the plan deletes or forgets {missing}"
             result = None
             if plan.has_changes and reason is None:
                 result = await self._apply(plan, entry, lease)
@@ -236,7 +249,8 @@ class Controller:
             raise
         finally:
             metrics.DURATION.labels(name).observe(time.perf_counter() - started)
-        status = self._status(name, entry, plan, row, reason=reason, result=result)
+        runs = await latest_runs(self.client, plan)
+        status = self._status(name, entry, plan, row, reason=reason, result=result, runs=runs)
         await asyncio.to_thread(self.store.record_status, status)
         metrics.DRIFT.labels(name).set(status.drift)
         outcome = "error" if status.last_error else ("applied" if result else "ok")
@@ -266,8 +280,9 @@ class Controller:
         *,
         reason: str | None,
         result: ApplyResult | None,
+        runs: LatestRuns,
     ) -> TenantStatus:
-        resources = resource_statuses(plan)
+        resources = resource_statuses(plan, latest_runs=runs)
         error = None
         if result is not None and not result.ok:
             failed = [f"{s.key.kind}/{s.key.name}: {s.error}" for s in result.failed]
@@ -351,12 +366,12 @@ class Controller:
         self._drift_seen[plan.tenant] = drifted
 
 
-def _not_now(policy: TenantPolicy, plan: TenantPlan) -> str | None:
+def _not_now(policy: TenantPolicy, plan: TenantPlan, *, requested: bool = False) -> str | None:
     """Why the plan is not applied now (None: apply it)."""
     if not plan.has_changes:
         return None
     count = len(plan.actionable)
-    if policy.sync == "manual":
+    if policy.sync == "manual" and not requested:
         return f"sync is manual: {count} change(s) planned, none applied"
     windows = [
         Window(w.kind, w.schedule, parse_duration(w.duration), w.timezone) for w in policy.windows

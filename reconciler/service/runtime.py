@@ -23,10 +23,10 @@ from reconciler.mcp.client import ConnectorClient
 from reconciler.service.breaker import CircuitBreaker
 from reconciler.service.config import ServiceConfig
 from reconciler.service.controller import Controller
+from reconciler.service.replicas import ReplicaMarker
 from reconciler.service.scheduler import Scheduler
 from reconciler.service.source import Source, open_source
 from reconciler.state import StateStore
-from reconciler.state.leases import TenantLease
 
 log = logging.getLogger("reconciler.service")
 
@@ -41,13 +41,13 @@ class Runtime:
     source: Source
     controller: Controller
     scheduler: Scheduler
+    replicas: ReplicaMarker | None = None
 
     async def stop(self) -> None:
         await self.scheduler.stop(self.config.grace)
         await self.client.aclose()
-        marker = getattr(self.store, "sqlite_marker", None)
-        if marker is not None:
-            marker.release()
+        if self.replicas is not None:
+            self.replicas.release()
         self.store.close()
 
 
@@ -57,7 +57,7 @@ async def start_runtime(config: ServiceConfig, settings: Settings) -> Runtime:
         config.source, branch=config.branch, subdir=config.subdir, workdir=Path(config.workdir)
     )
     store = StateStore.open(settings.database_url)
-    _warn_second_sqlite_replica(store, config)
+    replicas = ReplicaMarker(store, config.replica)
     breaker = CircuitBreaker(
         cooldown=min(5.0, config.interval, config.circuit_max_wait),
         max_cooldown=config.circuit_max_wait,
@@ -72,30 +72,12 @@ async def start_runtime(config: ServiceConfig, settings: Settings) -> Runtime:
             "the first fetch of %s failed (retried every interval): %s", source.description, exc
         )
     scheduler.start()
-    return Runtime(config, settings, store, client, breaker, source, controller, scheduler)
+    return Runtime(
+        config, settings, store, client, breaker, source, controller, scheduler, replicas
+    )
 
 
 def runtime_of(request: Request) -> Runtime:
     """The running service, for route handlers."""
     runtime: Runtime = request.app.state.runtime
     return runtime
-
-
-SQLITE_MARKER = ":serve"
-"""Lease name a ``serve`` holds on an SQLite state database (no tenant can be named so)."""
-
-
-def _warn_second_sqlite_replica(store: StateStore, config: ServiceConfig) -> None:
-    """SQLite is for one replica: say so clearly when a second one starts on the same file."""
-    if not store.description.startswith("SQLite"):
-        return
-    held = store.try_lock(SQLITE_MARKER, command=f"reconciler serve ({config.replica})")
-    if isinstance(held, TenantLease):
-        store.sqlite_marker = held  # type: ignore[attr-defined]  # renewed until exit
-        return
-    log.warning(
-        "another `reconciler serve` already uses this SQLite state database (%s). SQLite is "
-        "for one replica: tenants are still never applied twice at once (the leases hold), "
-        "but run replicas on PostgreSQL (DATABASE_URL=postgresql://...)",
-        held.describe(),
-    )

@@ -84,9 +84,14 @@ class Scheduler:
         for name in sorted(touched):
             self.run_now(name, forced=True)
 
-    def run_now(self, name: str, *, forced: bool = True) -> asyncio.Task[Any]:
-        """Start the tenant's reconcile now (outside its schedule)."""
-        task = asyncio.ensure_future(self._run(name, forced=forced))
+    def run_now(
+        self, name: str, *, forced: bool = True, requested: bool = False
+    ) -> asyncio.Task[Any]:
+        """Start the tenant's reconcile now (outside its schedule).
+
+        ``requested``: a person asked for it (a ``sync: manual`` tenant is applied too).
+        """
+        task = asyncio.ensure_future(self._run(name, forced=forced, requested=requested))
         self.running.add(task)
         task.add_done_callback(self.running.discard)
         return task
@@ -95,11 +100,11 @@ class Scheduler:
         """The interval job: start the run as a tracked task (stop() waits for it)."""
         self.run_now(name, forced=False)
 
-    async def _run(self, name: str, *, forced: bool) -> None:
+    async def _run(self, name: str, *, forced: bool, requested: bool = False) -> None:
         if self.stopping or name not in self.controller.entries:
             return
         try:
-            await self.controller.reconcile(name, forced=forced)
+            await self.controller.reconcile(name, forced=forced, requested=requested)
         except ReconcilerError as exc:
             self._back_off(name, exc)
         except Exception:  # a bug must not stop the scheduler: log it, back off

@@ -35,8 +35,7 @@ class ScrubResponses:
         async def scrubbing_send(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                headers = dict(message.get("headers") or [])
-                kind = headers.get(b"content-type", b"")
+                kind = dict(message.get("headers") or []).get(b"content-type", b"")
                 if kind.startswith(_TEXTUAL):
                     start = message
                     return
@@ -46,8 +45,8 @@ class ScrubResponses:
                     return
                 text = b"".join(chunks).decode("utf-8", "surrogateescape")
                 body = scrub.scrub(text).encode("utf-8", "surrogateescape")
-                headers = [(k, v) for k, v in start.get("headers") or [] if k != b"content-length"]
-                headers.append((b"content-length", str(len(body)).encode()))
+                kept = [(k, v) for k, v in start.get("headers") or [] if k != b"content-length"]
+                headers = [*kept, (b"content-length", str(len(body)).encode())]
                 await send({**start, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return

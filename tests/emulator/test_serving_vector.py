@@ -290,3 +290,61 @@ def test_vector_index_input_is_checked(emulator_client: httpx.Client) -> None:
         )
     no_catalog = {**base, "tenant_id": "tenant-b"}
     assert_problem(c.post("/databricks/vector-indexes", json=no_catalog), 404, "NOT_FOUND")
+
+
+def _exact_neighbours(
+    rows: list[list[object]], query: list[float], k: int
+) -> list[tuple[int, float]]:
+    """The test's own exact k nearest rows by squared L2 distance, with Databricks' score
+    ``1 / (1 + d²)``; ties by row order."""
+    scored = []
+    for position, (key, vector) in enumerate((row[0], row[1]) for row in rows):
+        assert isinstance(vector, list)
+        distance = sum((float(a) - b) ** 2 for a, b in zip(vector, query, strict=True))
+        scored.append((distance, position, int(key), 1.0 / (1.0 + distance)))  # type: ignore[arg-type]
+    scored.sort()
+    return [(key, score) for _, _, key, score in scored[:k]]
+
+
+def test_vector_search_returns_the_exact_nearest_neighbours(emulator_client: httpx.Client) -> None:
+    """Fixed vectors, several queries: the top k are exactly the nearest rows computed here,
+    best first, each with the score Databricks gives for L2 similarity."""
+    c = emulator_client
+    make_catalog(c)
+    columns = [{"name": "id", "type": "bigint"}, {"name": "v", "type": "array<float>"}]
+    rows: list[list[object]] = [
+        [1, [0.0, 0.0, 0.0]],
+        [2, [1.0, 0.0, 0.0]],
+        [3, [0.0, 2.0, 0.0]],
+        [4, [0.5, 0.5, 0.5]],
+        [5, [-1.0, -1.0, 3.0]],
+        [6, [0.9, 0.1, 0.0]],
+        [7, [2.5, -0.5, 1.5]],
+        [8, [0.0, 0.0, -2.0]],
+    ]
+    table = {"tenant_id": TENANT, "name": "points", "schema": columns, "data": rows}
+    ok(c.post("/databricks/datasets", json=table), 201)
+    body = {
+        "tenant_id": TENANT,
+        "name": "points_index",
+        "source_table": "points",
+        "embedding_dimension": 3,
+        "embedding_column": "v",
+    }
+    name = ok(c.post("/databricks/vector-indexes", json=body), 201)["name"]
+    wait_for(lambda: index(c, name)["status"]["ready"])
+    for query, k in [
+        ([0.8, 0.2, 0.1], 3),
+        ([0.0, 1.5, 0.2], 2),
+        ([-0.5, -0.5, 2.0], 4),
+        ([10.0, 10.0, 10.0], 8),
+    ]:
+        search = {"tenant_id": TENANT, "query_vector": query, "num_results": k, "columns": ["id"]}
+        found = ok(c.post(f"/databricks/vector-indexes/{name}/search", json=search))
+        names = [column["name"] for column in found["manifest"]["columns"]]
+        assert names == ["id", "score"]
+        got = [(int(row[0]), float(row[1])) for row in found["result"]["data_array"]]
+        expected = _exact_neighbours(rows, query, k)
+        assert [key for key, _ in got] == [key for key, _ in expected], query
+        for (_, score), (_, wanted) in zip(got, expected, strict=True):
+            assert abs(score - wanted) < 1e-9, (query, score, wanted)

@@ -165,3 +165,33 @@ async def test_every_type_round_trips_with_an_empty_plan(client: ConnectorClient
     grown = [*columns[:-1], {"name": "c20", "type": "map<string,array<int>>"}]
     grown[18] = {"name": "c18", "type": "struct<a:int not null,b:array<string> comment 'b',c:int>"}
     await change(client, seen, desired("Dataset", "everything", {"columns": grown}))
+
+
+@pytest.mark.parametrize(
+    ("file_name", "body"),
+    [
+        ("docs.csv", 'id,v\na,"[0.1, 0.2, 0.3]"\nb,"[0.4, 0.5]"\n'),
+        ("docs.json", '[{"id": "a", "v": [0.1, 0.2, 0.3]}, {"id": "b", "v": [0.4, 0.5]}]'),
+    ],
+    ids=["csv", "json"],
+)
+def test_validate_checks_vector_dimensions_in_the_source_file(
+    tmp_path: Path, file_name: str, body: str
+) -> None:
+    """A source file whose vectors do not have the index's dimension is refused offline, at
+    the index's `dimension` line, instead of failing when the connector builds the index."""
+    files = {
+        "acme/tenant.yaml": tenant(),
+        "acme/docs.yaml": dataset_doc("array<float>") + f"  source: {{path: {file_name}}}\n",
+        f"acme/{file_name}": body,
+        "acme/index.yaml": index_doc("{vector_column: v, dimension: 3}"),
+    }
+    Tree(files).write(tmp_path)
+    [line] = problem_lines(tmp_path / "acme")
+    assert line.startswith("index.yaml:"), line
+    assert "spec.embedding.dimension" in line, line
+    assert "row 2 of the source file" in line and "2-dimensional 'v'" in line, line
+    files["acme/index.yaml"] = index_doc("{vector_column: v, dimension: 2}")
+    files[f"acme/{file_name}"] = body.replace("0.1, 0.2, 0.3", "0.1, 0.2")
+    Tree(files).write(tmp_path)
+    load_ok(tmp_path / "acme")

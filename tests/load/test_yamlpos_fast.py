@@ -31,6 +31,23 @@ metadata: {name: n1}
 """
 
 
+PLAIN = """\
+kind: Dataset
+metadata: {name: d1, labels: {1: one, ~: none, no: true}}
+spec:
+  columns:
+    - {name: id, type: bigint, nullable: false}
+    - {name: at, type: timestamp, default: 2026-01-31 10:00:00}
+    - [nested, [1, 2.5, 0x1f, .inf, null, "quoted: yes", 'on']]
+  timeout: 30
+  since: 2026-01-31
+---
+kind: Notebook
+metadata:
+  name: n2
+"""
+
+
 def _pure(text: str) -> tuple[list[yamlpos.ParsedDocument], yamlpos.YamlFault | None]:
     saved = yamlpos._FastLoader
     yamlpos._FastLoader = None
@@ -49,6 +66,9 @@ def _pure(text: str) -> tuple[list[yamlpos.ParsedDocument], yamlpos.YamlFault | 
         "a: 1\nb: \x07\n",
         "a: &x [*x]\n",
         "- &a [*a]\n",
+        PLAIN,
+        PLAIN + "spec: {name: twice}\n",
+        PLAIN.replace("timeout: 30", "timeout: !!binary aGk="),
     ],
 )
 def test_fast_loader_matches_pure_loader(text: str) -> None:

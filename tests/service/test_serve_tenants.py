@@ -225,7 +225,14 @@ def test_a_second_replica_on_sqlite_is_warned_about(
 ) -> None:
     env = serve_env(emulator.url, emulator.api_key, sqlite_url)
     with running_serve(specs, env, tmp_path / "one") as first:
+        assert "warnings" not in first.get("/readyz")
         with running_serve(specs, env, tmp_path / "two") as second:
             wait_for("the warning", lambda: "SQLite is for one replica" in second.output(), 10)
+            for replica, other in ((first, second), (second, first)):
+                ready = replica.get("/readyz")
+                assert ready["ready"] is True, ready
+                [warning] = ready["warnings"]
+                assert f"pid {other.proc.pid} " in warning and "PostgreSQL" in warning, warning
         assert "SQLite is for one replica" not in first.output()
+        assert "warnings" not in first.get("/readyz"), "the second replica is gone"
     assert re.search(r"run replicas on PostgreSQL", second.output())
