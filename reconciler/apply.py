@@ -2,8 +2,10 @@
 
 An apply of one tenant runs like this:
 
-1. take the tenant's lock (a lease row; wait up to ``lock_timeout`` seconds),
-   then claim the next serial (``begin_apply``), refusing a stale plan;
+1. record the tenant's claims to its tenantId and catalog (:mod:`reconciler.claims`;
+   refused when another tenant holds one), take the tenant's lock (a lease row;
+   wait up to ``lock_timeout`` seconds), then claim the next serial
+   (``begin_apply``), refusing a stale plan;
 2. run every step (one resource each) as soon as the steps it depends on have
    succeeded: creates and updates after their dependencies, deletes after the
    deletes of their dependents. At most ``parallelism`` steps talk to the
@@ -32,6 +34,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from reconciler import claims
 from reconciler.errors import ApplyError, ReconcilerError, StateError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import RecordedResource, ResourceKey
@@ -112,6 +115,7 @@ async def apply_tenant(
     Raises :class:`ReconcilerError` when the tenant cannot be applied at all:
     its lock stays busy, the plan is stale, or the state database fails.
     """
+    await asyncio.to_thread(claims.stake, store, plan.context)
     steps = plan.actionable
     if not steps:
         return ApplyResult(plan.tenant, None, ())

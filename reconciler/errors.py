@@ -135,6 +135,10 @@ class PlanRefused(ReconcilerError):
     """The plan holds changes that cannot or must not be applied as they are."""
 
 
+class ClaimError(PlanRefused):
+    """A tenant claims a tenantId or catalog another tenant of the state database holds."""
+
+
 class StalePlanError(PlanRefused):
     """A saved plan was made against a state serial or remote objects that have moved."""
 

@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+from reconciler.claims import TreeTenant, check_tree, taken_prefixes
 from reconciler.errors import Problem, SpecError
 from reconciler.explain import did_you_mean
-from reconciler.kinds.base import DesiredResource, ResourceKey, TenantContext
-from reconciler.kinds.tenant import TenantPolicy, TenantSpec, tenant_context
+from reconciler.kinds.base import DesiredResource, Namespace, ResourceKey, TenantContext
+from reconciler.kinds.tenant import TenantPolicy, TenantSpec, tenant_context, tenant_namespace
 from reconciler.resolve import TenantResolver
 from reconciler.sources import Report, SourceDocument, read_documents, validate
 from reconciler.variables import LoadOptions, Resolved, VariableProblem, resolve_variables
@@ -97,7 +98,8 @@ def load_tenants(path: str | Path, options: LoadOptions | None = None) -> LoadRe
         return LoadResult((), (TenantProblems(".", None, tuple(report.problems)),))
     documents = read_documents(_spec_files(given), report)
     groups = _group_by_tenant(documents, report)
-    tenants = [_load_tenant(group, report, options) for group in groups]
+    declared = _declare_all(groups, report)
+    tenants = [_load_tenant(g, d, report, options) for g, d in zip(groups, declared, strict=True)]
     _check_var_options(groups, options, report)
     if not groups and not report.problems:
         message = "no `Tenant` document found: add a tenant.yaml to each tenant folder"
@@ -187,26 +189,48 @@ def _group_by_tenant(documents: list[SourceDocument], report: Report) -> list[_T
             )
         else:
             group.members.append(doc)
-    _check_tenant_names(list(groups.values()), report)
     return sorted(groups.values(), key=lambda g: g.root)
 
 
-def _check_tenant_names(groups: list[_TenantGroup], report: Report) -> None:
-    """Two tenant folders may not share a tenant name (it keys the recorded state)."""
-    seen: dict[str, SourceDocument] = {}
-    for group in sorted(groups, key=lambda g: g.tenant.where()):
+@dataclass(frozen=True)
+class _Declared:
+    """What a valid Tenant document declares: its spec, connector identity and namespace."""
+
+    spec: TenantSpec
+    context: TenantContext
+    namespace: Namespace
+
+
+def _declare_all(groups: list[_TenantGroup], report: Report) -> list[_Declared | None]:
+    """Validate every Tenant document, build the namespaces, and check that no two tenant
+    folders claim the same name, tenantId, catalog or endpoint prefix (:mod:`.claims`)."""
+    specs: list[tuple[TenantSpec, TenantContext] | None] = []
+    for group in groups:
         name = group.tenant.name
-        if name is None:
+        model = validate(group.tenant, report) if name else None
+        spec = model.spec if model is not None else None
+        specs.append(
+            (spec, tenant_context(name or "", spec)) if isinstance(spec, TenantSpec) else None
+        )
+    prefixes = [
+        (tenant_namespace(context, spec).endpoint_prefix, context.name)
+        for spec, context in filter(None, specs)
+    ]
+    declared: list[_Declared | None] = []
+    tree: list[TreeTenant] = []
+    for group, found in zip(groups, specs, strict=True):
+        if found is None:
+            declared.append(None)
+            if group.tenant.name is not None:
+                tree.append(TreeTenant(group.tenant, group.tenant.name))
             continue
-        if name in seen:
-            report.add(
-                group.tenant,
-                ("metadata", "name"),
-                f"tenant `{name}` is already "
-                f"defined at {seen[name].where()}; tenant names must be unique",
-            )
-        else:
-            seen[name] = group.tenant
+        spec, context = found
+        prefix = tenant_namespace(context, spec).endpoint_prefix
+        namespace = tenant_namespace(context, spec, taken_prefixes(context, prefix, prefixes))
+        declared.append(_Declared(spec, context, namespace))
+        tree.append(TreeTenant(group.tenant, context.name, context, namespace))
+    check_tree(tree, report)
+    return declared
 
 
 def _check_var_options(groups: list[_TenantGroup], options: LoadOptions, report: Report) -> None:
@@ -232,15 +256,16 @@ def _variables(
         return None
 
 
-def _load_tenant(group: _TenantGroup, report: Report, options: LoadOptions) -> TenantDesired | None:
+def _load_tenant(
+    group: _TenantGroup, declared: _Declared | None, report: Report, options: LoadOptions
+) -> TenantDesired | None:
     """Resolve, validate and normalise one tenant's documents (None when it has problems)."""
     before = len(report.problems)
     tenant = group.tenant
     name = tenant.name or ""
-    model = validate(tenant, report) if name else None
-    spec = model.spec if model is not None else None
-    context = tenant_context(name, spec) if isinstance(spec, TenantSpec) else None
-    resolved = _variables(tenant, spec, options, report) if isinstance(spec, TenantSpec) else None
+    spec = declared.spec if declared is not None else None
+    context = declared.context if declared is not None else None
+    resolved = _variables(tenant, spec, options, report) if spec is not None else None
     if resolved is None:
         context = None
     resolver = TenantResolver(
@@ -250,9 +275,10 @@ def _load_tenant(group: _TenantGroup, report: Report, options: LoadOptions) -> T
         report,
         variables=resolved.values if resolved else None,
         presets=resolved.presets if resolved else None,
+        namespace=declared.namespace if declared is not None else None,
     )
     resources = resolver.resolve([tenant, *group.members])
-    if context is None or not isinstance(spec, TenantSpec) or len(report.problems) > before:
+    if context is None or spec is None or len(report.problems) > before:
         return None
     order = resolver.order()
     if order is None:

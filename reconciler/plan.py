@@ -219,6 +219,10 @@ def _plan_desired(
         if r is not None and options.drift == "report":
             reason = f"deleted outside the reconciler: {REPORTED}"
             return replace(base, reason=reason, reported=True)
+        if r is None and KINDS[d.key.kind].unique_names:
+            owned = _owned_by_another(base, d, options)
+            if owned is not None:
+                return owned
         reason = "new" if r is None else "deleted outside the reconciler: create again"
         return replace(base, action=Action.CREATE, reason=reason)
     kind = KINDS[d.key.kind]
@@ -287,15 +291,25 @@ def _drift_kept(
     return tuple(f for f in fields if f.parts in drifted and f.before == f.after)
 
 
-def _unrecorded(base: ResourceChange, d: DesiredResource, options: PlanOptions) -> ResourceChange:
+def _owned_by_another(
+    base: ResourceChange, d: DesiredResource, options: PlanOptions
+) -> ResourceChange | None:
+    """A conflict when another tenant of this state database records ``d``'s identity."""
     owner = options.foreign.get((d.key.kind, d.identity))
-    if owner is not None:
-        reason = (
-            f"{d.key.kind} `{d.identity}` already exists and is owned by tenant `{owner}` "
-            "of this state database: a tenant never adopts another tenant's object "
-            "(no adopt flag overrides this); rename it in this tenant's documents"
-        )
-        return replace(base, action=Action.CONFLICT, reason=reason)
+    if owner is None:
+        return None
+    reason = (
+        f"{d.key.kind} `{d.identity}` already exists and is owned by tenant `{owner}` "
+        "of this state database: a tenant never adopts another tenant's object "
+        "(no adopt flag overrides this); rename it in this tenant's documents"
+    )
+    return replace(base, action=Action.CONFLICT, reason=reason)
+
+
+def _unrecorded(base: ResourceChange, d: DesiredResource, options: PlanOptions) -> ResourceChange:
+    owned = _owned_by_another(base, d, options)
+    if owned is not None:
+        return owned
     if d.adopt or options.adopt:
         return replace(base, action=Action.ADOPT, reason="existing object adopted")
     marked = base.observed is not None and base.observed.managed

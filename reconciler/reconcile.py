@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
+from reconciler import claims
 from reconciler.apply import (
     ApplyInterrupted,
     ApplyResult,
@@ -99,9 +100,12 @@ async def plan_tenant(
     :mod:`reconciler.state.recovery`). With ``settle=False`` nothing is
     written: the plan is made against the records the settlement would give.
     ``lease`` is the tenant's lock when the caller holds it already. The
-    tenant's policy decides ``prune`` (when it says) and ``drift``.
+    tenant's policy decides ``prune`` (when it says) and ``drift``. A tenant
+    claiming a tenantId or catalog another tenant holds is refused first
+    (:class:`~reconciler.errors.ClaimError`).
     """
     name = tenant.context.name
+    await asyncio.to_thread(claims.check, store, tenant.context)  # before any connector call
     observed = await observe_tenant(client, tenant.context)
     if settle:
         resolved = await asyncio.to_thread(resolve_open_intents, store, name, observed, lease=lease)

@@ -26,6 +26,7 @@ from reconciler.kinds.base import (
     DesiredResource,
     FieldProblem,
     Kind,
+    Namespace,
     ReadFile,
     ResourceKey,
     Rule,
@@ -33,7 +34,7 @@ from reconciler.kinds.base import (
 )
 from reconciler.limits import value_problems
 from reconciler.refs import Malformed, Ref, Reference, SecretRef, VarRef, references_in, substitute
-from reconciler.secrets import mask_paths, missing_secret_hint, read_secret
+from reconciler.secrets import mask_paths, missing_secret_hint, read_secret, redact
 from reconciler.sources import Report, SourceDocument, validate
 from reconciler.variables import Presets
 from reconciler.yamlpos import FieldPath
@@ -63,8 +64,10 @@ class TenantResolver:
         *,
         variables: Mapping[str, Any] | None = None,
         presets: Presets | None = None,
+        namespace: Namespace | None = None,
     ) -> None:
         self.tenant = tenant
+        self.namespace = namespace
         self.variables = dict(variables or {})
         self.presets = presets
         self.context = context
@@ -159,10 +162,15 @@ class TenantResolver:
             identity = kind.identity(self.context, name, model.spec)
             normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
             kind.check_related(normalized, self.resources.values())
+            if self.namespace is not None:
+                self._check_namespace(kind, entry, identity, model.spec, normalized)
             if self.presets is not None:
                 identity, normalized = kind.with_presets(identity, normalized, self.presets)
                 if "name" in entry.attributes:  # a target's name prefix renames the job
                     entry.attributes["name"] = identity
+        except _NamespaceProblem as exc:
+            self.report.add(doc, exc.path, exc.message)
+            return
         except FieldProblem as exc:
             self.report.add(doc, ("spec", *exc.path), exc.message)
             return
@@ -192,6 +200,16 @@ class TenantResolver:
             lifecycle=lifecycle,
             sensitive=sensitive,
         )
+
+    def _check_namespace(
+        self, kind: Kind, entry: _Entry, identity: str, spec: Any, normalized: Any
+    ) -> None:
+        """The kind's namespace check; its problems carry whole-document paths."""
+        assert self.namespace is not None
+        try:
+            kind.check_namespace(self.namespace, identity, spec, normalized)
+        except FieldProblem as exc:  # the message quotes the value: cut secrets from it
+            raise _NamespaceProblem(redact(exc.message, entry.secrets), exc.path) from None
 
     def _out_of_range(self, doc: SourceDocument, spec: Any) -> bool:
         """Report NULs and integers beyond int64 in ``spec``; True when there were any."""
@@ -277,6 +295,10 @@ class TenantResolver:
             f"`{ref}`: tenant `{self.tenant}` has no {target.kind} `{ref.name}`{hint} "
             f"({ref.collection}: {there})"
         )
+
+
+class _NamespaceProblem(FieldProblem):
+    """A :class:`FieldProblem` of a namespace check: its path starts at the document root."""
 
 
 def _lifecycle(model: Lifecycle | None) -> dict[str, Any]:

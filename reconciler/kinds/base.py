@@ -125,6 +125,88 @@ class TenantContext:
     catalog: str  # Unity Catalog catalog name
 
 
+WORKSPACE_ROOT = "/Workspace/AgentProvision/"
+"""Every tenant's workspace folder is ``WORKSPACE_ROOT + <tenantId> + /``."""
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """What one tenant's documents may name: its workspace folder, its catalog, its endpoints.
+
+    Built from the Tenant document (``spec.namespace``); every kind checks its
+    documents against it in :meth:`Kind.check_namespace`. ``taken`` holds the
+    longer endpoint prefixes of the other tenants of the same source tree that
+    start with this tenant's prefix (``acme-labs-`` for ``acme-``), by tenant:
+    names under them are theirs.
+    """
+
+    tenant: str
+    folder: str  # /Workspace/AgentProvision/<tenantId>/
+    catalog: str
+    endpoint_prefix: str
+    endpoints: frozenset[str] = frozenset()
+    shared_catalogs: frozenset[str] = frozenset()
+    taken: tuple[tuple[str, str], ...] = ()  # (prefix, tenant) of other tenants
+
+    def check_path(self, path: str, field: tuple[str | int, ...], what: str) -> None:
+        """A literal workspace path must be clean and inside the tenant's folder."""
+        if any(ord(c) < 32 for c in path):
+            raise FieldProblem(
+                f"{what} {path!r} holds a NUL or control character; write a plain workspace path",
+                field,
+            )
+        segments = path.split("/")[1:]
+        if any(s in ("", ".", "..") for s in segments):
+            raise FieldProblem(
+                f"{what} {path!r} has an empty, `.` or `..` segment; "
+                f"write the path in full, under {self.folder}",
+                field,
+            )
+        if not (path.startswith(self.folder) or f"/Workspace{path}".startswith(self.folder)):
+            owner = _folder_owner(path)
+            whose = f" (in tenant id `{owner}`'s folder)" if owner else ""
+            raise FieldProblem(
+                f"{what} {path!r} is outside the workspace folder {self.folder} of tenant "
+                f"`{self.tenant}`{whose}; keep the tenant's notebooks under its folder",
+                field,
+            )
+
+    def owns_endpoint(self, name: str) -> bool:
+        """True when serving endpoint ``name`` is in this tenant's namespace."""
+        if name in self.endpoints:
+            return True
+        if not name.startswith(self.endpoint_prefix):
+            return False
+        return not any(name.startswith(prefix) for prefix, _tenant in self.taken)
+
+    def endpoint_problem(self, name: str) -> str:
+        """Why serving endpoint ``name`` is not this tenant's (for a FieldProblem)."""
+        other = next((t for prefix, t in self.taken if name.startswith(prefix)), None)
+        if other is not None:
+            return (
+                f"serving endpoint `{name}` is in tenant `{other}`'s namespace; "
+                f"name this tenant's endpoints `{self.endpoint_prefix}...` outside it"
+            )
+        return (
+            f"serving endpoint `{name}` is outside tenant `{self.tenant}`'s namespace: its "
+            f"endpoint names start with `{self.endpoint_prefix}`; rename it, or list it "
+            "under the Tenant's `spec.namespace.endpoints`"
+        )
+
+    def allows_catalog(self, catalog: str) -> bool:
+        """The tenant's own catalog, or one it lists as shared."""
+        return catalog == self.catalog or catalog in self.shared_catalogs
+
+
+def _folder_owner(path: str) -> str | None:
+    """The tenant id whose folder ``path`` is in, if it is under the AgentProvision root."""
+    path = path if path.startswith("/Workspace/") else f"/Workspace{path}"
+    if not path.startswith(WORKSPACE_ROOT):
+        return None
+    owner = path[len(WORKSPACE_ROOT) :].split("/", 1)[0]
+    return owner or None
+
+
 @dataclass(frozen=True)
 class DesiredResource:
     """One resource as the spec documents ask for it, normalised and resolved."""
@@ -236,6 +318,7 @@ class Kind(ABC):
     noun: ClassVar[str] = "object"  # what messages call one object of the kind
     list_path: ClassVar[str] = ""  # the connector's list endpoint for the kind
     list_items: ClassVar[str] = ""  # the key of the objects in a list page
+    unique_names: ClassVar[bool] = True  # identities are unique across the workspace
 
     # ---- pure side: used by the loader and the planner -------------------------------
 
@@ -366,6 +449,14 @@ class Kind(ABC):
     def check_related(self, spec: Mapping[str, Any], resolved: Iterable[DesiredResource]) -> None:
         """Check ``spec`` (normalised) against the tenant's documents resolved before it (the
         ones it references); raise :class:`FieldProblem` on a mismatch. Default: nothing."""
+        return None
+
+    def check_namespace(
+        self, namespace: Namespace, identity: str, spec: BaseModel, normalized: Mapping[str, Any]
+    ) -> None:
+        """Raise :class:`FieldProblem` when the document names something outside its tenant's
+        namespace; its path is the field's path in the whole document (``("spec", "path")``,
+        ``("metadata", "name")``). Default: nothing to check."""
         return None
 
     def check_settling(self, observed: ObservedResource) -> None:

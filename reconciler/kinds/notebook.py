@@ -21,6 +21,7 @@ from reconciler.kinds.base import (
     FieldProblem,
     FieldRule,
     Kind,
+    Namespace,
     ObservedResource,
     ReadFile,
     Rule,
@@ -117,6 +118,14 @@ class Notebook(Kind):
             "language": spec.language.upper(),
             "content_sha256": hashlib.sha256(body).hexdigest(),
         }, {"content": body}
+
+    def check_namespace(
+        self, namespace: Namespace, identity: str, spec: BaseModel, normalized: Mapping[str, Any]
+    ) -> None:
+        """A written ``path`` lies inside the tenant's workspace folder, with no ``..`` or NUL."""
+        assert isinstance(spec, NotebookSpec)
+        if spec.path is not None:
+            namespace.check_path(spec.path, ("spec", "path"), "notebook path")
 
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         path = str(raw["path"])

@@ -23,6 +23,7 @@ from reconciler.kinds.base import (
     FieldProblem,
     FieldRule,
     Kind,
+    Namespace,
     ObservedResource,
     ReadFile,
     Rule,
@@ -137,6 +138,24 @@ class ServingEndpoint(Kind):
             "scale_to_zero": spec.scale_to_zero,
             "tags": dict(spec.tags),
         }, {}
+
+    def check_namespace(
+        self, namespace: Namespace, identity: str, spec: BaseModel, normalized: Mapping[str, Any]
+    ) -> None:
+        """The endpoint's name is in the tenant's namespace; its model is in the tenant's
+        catalog (or a catalog the Tenant lists as shared)."""
+        assert isinstance(spec, ServingEndpointSpec)
+        if not namespace.owns_endpoint(identity):
+            raise FieldProblem(namespace.endpoint_problem(identity), ("metadata", "name"))
+        catalog = spec.model.name.split(".", 1)[0]
+        if not namespace.allows_catalog(catalog):
+            raise FieldProblem(
+                f"model {spec.model.name!r} is in catalog `{catalog}`, outside tenant "
+                f"`{namespace.tenant}`'s catalog `{namespace.catalog}`; serve a model of the "
+                "tenant's catalog (${tenants.<tenant>.catalog}) or list a shared catalog under "
+                "the Tenant's `spec.namespace.shared_catalogs`",
+                ("spec", "model", "name"),
+            )
 
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         name = str(raw["name"])

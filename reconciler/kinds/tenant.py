@@ -21,9 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reconciler.kinds.base import (
     MANAGED_BY,
+    WORKSPACE_ROOT,
     DesiredResource,
     FieldRule,
     Kind,
+    Namespace,
     ObservedResource,
     ReadFile,
     Rule,
@@ -108,6 +110,37 @@ class TenantPolicy(BaseModel):
     )
 
 
+ENDPOINT_PREFIX_PATTERN = r"^[A-Za-z0-9_-]{1,62}$"
+
+
+class TenantNamespace(BaseModel):
+    """What the tenant's documents may name besides its workspace folder and its catalog.
+
+    The workspace folder is always ``/Workspace/AgentProvision/<tenantId>/`` and the
+    catalog the tenant's own; vector indexes are named inside that catalog.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint_prefix: str | None = Field(
+        default=None,
+        pattern=ENDPOINT_PREFIX_PATTERN,
+        description="Every serving endpoint of the tenant is named with this prefix "
+        "(endpoint names are unique across the workspace). Defaults to the tenant's "
+        "metadata.name and `-` (acme-).",
+    )
+    endpoints: tuple[str, ...] = Field(
+        default=(),
+        description="Serving endpoint names outside the prefix that the tenant may create "
+        "or embed with (an explicit allow list).",
+    )
+    shared_catalogs: tuple[str, ...] = Field(
+        default=("system",),
+        description="Catalogs besides the tenant's own that its serving endpoints may serve "
+        "models from; never another tenant's catalog. Default: system (Databricks' models).",
+    )
+
+
 class TenantSpec(SpecBase):
     """An AgentProvision tenant: its catalog and reconcile policy."""
 
@@ -133,6 +166,11 @@ class TenantSpec(SpecBase):
         default_factory=TenantPolicy,
         description="How removed documents and outside changes are handled.",
     )
+    namespace: TenantNamespace = Field(
+        default_factory=TenantNamespace,
+        description="Endpoint names and shared catalogs the tenant's documents may use; "
+        "anything outside the namespace is refused by validate.",
+    )
     variables: dict[str, Variable] = Field(
         default_factory=dict,
         description="Variables the tenant's documents use as ${var.NAME} (default, "
@@ -155,6 +193,22 @@ def tenant_context(name: str, spec: TenantSpec) -> TenantContext:
     tenant_id = spec.tenant_id or name
     return TenantContext(
         name=name, tenant_id=tenant_id, catalog=spec.catalog or default_catalog(tenant_id)
+    )
+
+
+def tenant_namespace(
+    context: TenantContext, spec: TenantSpec, taken: tuple[tuple[str, str], ...] = ()
+) -> Namespace:
+    """The namespace of the tenant a ``Tenant`` document describes (``taken``: see Namespace)."""
+    ns = spec.namespace
+    return Namespace(
+        tenant=context.name,
+        folder=f"{WORKSPACE_ROOT}{context.tenant_id}/",
+        catalog=context.catalog,
+        endpoint_prefix=ns.endpoint_prefix or f"{context.name}-",
+        endpoints=frozenset(ns.endpoints),
+        shared_catalogs=frozenset(ns.shared_catalogs),
+        taken=taken,
     )
 
 

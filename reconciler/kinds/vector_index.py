@@ -22,6 +22,7 @@ from reconciler.kinds.base import (
     FieldProblem,
     FieldRule,
     Kind,
+    Namespace,
     ObservedResource,
     ReadFile,
     Rule,
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 VECTOR_TYPES = ("array<float>", "array<double>")
 """Column types a vector column may have (the connector checks the same)."""
+
+HOSTED_PREFIX = "databricks-"
+"""Names of the embedding endpoints Databricks hosts for every workspace."""
 
 NO_UPDATE = "vector search has no update API; the index is rebuilt from its source table"
 
@@ -194,6 +198,22 @@ class VectorIndex(Kind):
             "pipeline": spec.pipeline,
             "columns_to_sync": _sync_columns(spec.columns_to_sync),
         }, {}
+
+    def check_namespace(
+        self, namespace: Namespace, identity: str, spec: BaseModel, normalized: Mapping[str, Any]
+    ) -> None:
+        """The source table is in the tenant's catalog (checked when normalising), and the
+        embedding endpoint is the tenant's own, one it lists, or a Databricks-hosted one."""
+        assert isinstance(spec, VectorIndexSpec)
+        endpoint = spec.embedding.model_endpoint
+        if endpoint is None or endpoint.startswith(HOSTED_PREFIX):
+            return
+        if not namespace.owns_endpoint(endpoint):
+            raise FieldProblem(
+                f"embedding {namespace.endpoint_problem(endpoint)} "
+                f"(Databricks-hosted `{HOSTED_PREFIX}...` endpoints are fine)",
+                ("spec", "embedding", "model_endpoint"),
+            )
 
     def check_related(self, spec: Mapping[str, Any], resolved: Iterable[DesiredResource]) -> None:
         """When the source table is one of the tenant's datasets, the columns the index names

@@ -21,7 +21,8 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Insert, cast, delete, exists, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from reconciler.kinds.base import RecordedResource, ResourceKey
@@ -30,6 +31,7 @@ from reconciler.state.models import (
     ApplyRow,
     ApplyStepRow,
     IntentRow,
+    LockRow,
     ResourceRow,
     TenantRow,
     utcnow,
@@ -62,23 +64,31 @@ class JournalMixin:
         With ``lease_token`` the write happens only while that lease still
         holds the tenant, so an apply that lost its lock sends nothing more.
         """
+        values = {
+            "apply_id": apply_id,
+            "tenant": key.tenant,
+            "kind": key.kind,
+            "name": key.name,
+            "action": action,
+            "identity": identity,
+            "idempotency_key": idempotency_key,
+            "request": to_json(request),
+            "opened_at": utcnow(),
+        }
         with self._session(f"journaling the {action} of {key}") as session:
-            if lease_token is not None:
-                check_held(session, key.tenant, lease_token)
-            row = IntentRow(
-                apply_id=apply_id,
-                tenant=key.tenant,
-                kind=key.kind,
-                name=key.name,
-                action=action,
-                identity=identity,
-                idempotency_key=idempotency_key,
-                request=to_json(request),
-                opened_at=utcnow(),
-            )
-            session.add(row)
+            if lease_token is None:
+                statement = insert(IntentRow).values(values)
+            else:  # one statement: the row is written only while the lease holds
+                statement = _insert_where(
+                    session, IntentRow, values, _lease_held(key.tenant, lease_token)
+                )
+            intent_id = session.scalar(statement.returning(IntentRow.id))
+            if intent_id is None:
+                assert lease_token is not None
+                check_held(session, key.tenant, lease_token)  # raises, naming what was lost
+                raise AssertionError("the lease check let an unjournaled intent through")
             session.commit()
-            return row.id
+            return int(intent_id)
 
     def open_intents(self, tenant: str | None = None) -> list[Intent]:
         """Intents never closed (of one tenant, or all), oldest first."""
@@ -150,20 +160,100 @@ class JournalMixin:
 
 
 def write_resource(session: Session, resource: RecordedResource) -> None:
-    """Insert or update the resource's row (no commit)."""
+    """Insert or update the resource's row in one statement (no commit)."""
+    key = resource.key
+    values = {
+        "identity": resource.identity,
+        "remote_id": resource.remote_id,
+        "spec": to_json(resource.spec),
+        "depends_on": [[k.tenant, k.kind, k.name] for k in resource.depends_on],
+        "observed": None if resource.observed is None else to_json(resource.observed),
+        "status": resource.status,
+        "lifecycle": to_json(resource.lifecycle) if resource.lifecycle else None,
+        "updated_at": utcnow(),
+    }
+    row_key = {"tenant": key.tenant, "kind": key.kind, "name": key.name}
+    dialect = session.get_bind().dialect.name
+    upsert: Any
+    if dialect == "postgresql":
+        upsert = postgresql.insert(ResourceRow)
+    elif dialect == "sqlite":
+        upsert = sqlite.insert(ResourceRow)
+    else:  # another database: the portable read-then-write
+        _write_resource_orm(session, resource, values)
+        return
+    upsert = upsert.values({**row_key, **values})
+    session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=list(row_key), set_={c: upsert.excluded[c] for c in values}
+        ),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _write_resource_orm(
+    session: Session, resource: RecordedResource, values: Mapping[str, Any]
+) -> None:
     key = resource.key
     row = session.get(ResourceRow, (key.tenant, key.kind, key.name))
     if row is None:
         row = ResourceRow(tenant=key.tenant, kind=key.kind, name=key.name)
         session.add(row)
-    row.identity = resource.identity
-    row.remote_id = resource.remote_id
-    row.spec = to_json(resource.spec)
-    row.depends_on = [[k.tenant, k.kind, k.name] for k in resource.depends_on]
-    row.observed = None if resource.observed is None else to_json(resource.observed)
-    row.status = resource.status
-    row.lifecycle = to_json(resource.lifecycle) if resource.lifecycle else None
-    row.updated_at = utcnow()
+    for column, value in values.items():
+        setattr(row, column, value)
+
+
+def insert_step(
+    session: Session,
+    apply_id: int,
+    key: ResourceKey,
+    action: str,
+    *,
+    error: str | None = None,
+) -> bool:
+    """Log a step of a running apply of the key's tenant, in one statement (no commit).
+
+    False when no such apply is running (nothing was written); the caller
+    then looks the apply up to say why.
+    """
+    values = {
+        "apply_id": apply_id,
+        "kind": key.kind,
+        "name": key.name,
+        "action": action,
+        "outcome": "ok" if error is None else "failed",
+        "error": error,
+        "at": utcnow(),
+    }
+    running = exists().where(
+        ApplyRow.id == apply_id, ApplyRow.tenant == key.tenant, ApplyRow.outcome == "running"
+    )
+    statement = _insert_where(session, ApplyStepRow, values, running)
+    return session.scalar(statement.returning(ApplyStepRow.id)) is not None
+
+
+def _insert_where(
+    session: Session, table: Any, values: Mapping[str, Any], condition: Any
+) -> Insert:
+    """``INSERT INTO table (...) SELECT <values> WHERE <condition>``.
+
+    PostgreSQL types the selected parameters by explicit casts (it would take
+    an untyped one for text); SQLite needs none, and a cast there would apply
+    its numeric affinity to timestamps.
+    """
+    columns = table.__table__.c
+    typed = session.get_bind().dialect.name == "postgresql"
+    selected = []
+    for column, value in values.items():
+        expression: Any = literal(value, columns[column].type)
+        if typed:
+            expression = cast(expression, columns[column].type)
+        selected.append(expression.label(column))
+    return insert(table).from_select(list(values), select(*selected).where(condition))
+
+
+def _lease_held(tenant: str, token: str) -> Any:
+    return exists().where(LockRow.tenant == tenant, LockRow.token == token)
 
 
 def close_intent(session: Session, intent_id: int | None) -> None:

@@ -30,6 +30,9 @@ These tables hold everything the reconciler remembers:
 ``saved_plans`` and ``plan_approvals``
     plans kept for approval (made by an agent through ``reconciler mcp``) and
     the people's approvals of them, each bound to the plan's digest.
+``claims``
+    which tenant holds each ``tenantId`` and catalog name: one tenant per value,
+    written on apply (see :mod:`reconciler.claims`).
 
 JSON columns are JSONB on PostgreSQL (GIN-indexed by the migration) and JSON
 text on SQLite. Timestamps are stored and returned as timezone-aware UTC.
@@ -334,3 +337,14 @@ class PlanApprovalRow(Base):
     approved_by: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
     approved_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     allow_data_loss: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class ClaimRow(Base):
+    """A value only one tenant of the state database may use: a tenantId or a catalog name."""
+
+    __tablename__ = "claims"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)  # "tenant_id" | "catalog"
+    value: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, index=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -34,9 +34,10 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from reconciler.errors import StateError
 from reconciler.kinds.base import RecordedResource, ResourceKey
+from reconciler.state.claims import ClaimsMixin
 from reconciler.state.db import READ_ONLY_OPTION, describe_database, normalize_database_url
 from reconciler.state.drift import DriftMixin
-from reconciler.state.journal import JournalMixin, close_intent, write_resource
+from reconciler.state.journal import JournalMixin, close_intent, insert_step, write_resource
 from reconciler.state.locking import LockingMixin
 from reconciler.state.models import ApplyRow, ApplyStepRow, ResourceRow, TenantRow, utcnow
 from reconciler.state.open import open_engine
@@ -63,12 +64,12 @@ class StateReader(Protocol):
     def read_tenant(self, tenant: str) -> TenantSnapshot: ...
 
 
-class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin):
+class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin, ClaimsMixin):
     """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`.
 
     The intent journal, the tenant locks, the drift reports, the service
-    status and the saved plans live in the mixins of :mod:`.journal`,
-    :mod:`.locking`, :mod:`.drift`, :mod:`.status` and :mod:`.plans`.
+    status, the saved plans and the claims live in the mixins of :mod:`.journal`,
+    :mod:`.locking`, :mod:`.drift`, :mod:`.status`, :mod:`.plans` and :mod:`.claims`.
 
     Every method is synchronous and short; async callers (apply, ``serve``)
     run them in worker threads (``asyncio.to_thread``) so a slow database
@@ -199,9 +200,10 @@ class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin
         """Store what was just applied to ``resource``, log the step, close its intent."""
         key = resource.key
         with self._session(f"recording {key}") as session:
-            _running_apply(session, apply_id, key)
+            if not insert_step(session, apply_id, key, action):
+                _running_apply(session, apply_id, key)  # raises, saying what is wrong
+                raise StateError(f"apply {apply_id} could not log the step of {key}")
             write_resource(session, resource)
-            session.add(_step(apply_id, key, action, utcnow()))
             close_intent(session, intent_id)
             session.commit()
 
@@ -240,10 +242,10 @@ class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin
 
     def record_failure(self, apply_id: int, key: ResourceKey, *, action: str, error: str) -> None:
         """Log a failed step; the resource's recorded state stays as it was."""
-        now = utcnow()
         with self._session(f"recording the failure of {key}") as session:
-            _running_apply(session, apply_id, key)
-            session.add(_step(apply_id, key, action, now, error=error))
+            if not insert_step(session, apply_id, key, action, error=error):
+                _running_apply(session, apply_id, key)  # raises, saying what is wrong
+                raise StateError(f"apply {apply_id} could not log the step of {key}")
             session.commit()
 
     def refresh_observed(

@@ -77,14 +77,14 @@ def test_an_unterminated_reference_is_refused(tmp_path: Path) -> None:
 
 def test_an_unterminated_opening_inside_text_is_refused(tmp_path: Path) -> None:
     job = _job(
-        "  description: 'reads ${ and more'\n  tasks:\n    - key: a\n      notebook: /Workspace/x\n"
+        "  description: 'reads ${ and more'\n  tasks:\n    - key: a\n      notebook: /Workspace/AgentProvision/acme/x\n"
     )
     lines = problem_lines(_tree(tmp_path, job))
     assert any("spec.description" in line and "unterminated reference" in line for line in lines), (
         lines
     )
     literal = _job(
-        "  description: 'costs $${ nothing'\n  tasks:\n    - key: a\n      notebook: /Workspace/x\n"
+        "  description: 'costs $${ nothing'\n  tasks:\n    - key: a\n      notebook: /Workspace/AgentProvision/acme/x\n"
     )
     (tmp_path / "acme" / "docs.yaml").write_text(literal)
     load_ok(tmp_path)

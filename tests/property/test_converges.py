@@ -96,7 +96,7 @@ def write(tenant: Tenant, root: Path) -> None:
         version, scale = tenant.endpoint
         docs.append(
             HEADER
-            + f"kind: ServingEndpoint\nmetadata: {{name: prop-agent}}\nspec:\n  model: {{name: c.s.m, version: '{version}'}}\n  scale_to_zero: {str(scale).lower()}\n"
+            + f"kind: ServingEndpoint\nmetadata: {{name: prop-agent}}\nspec:\n  model: {{name: system.s.m, version: '{version}'}}\n  scale_to_zero: {str(scale).lower()}\n"
         )
     if tenant.index:
         first = sorted(tenant.datasets)[0]

@@ -26,6 +26,7 @@ TABLES = {
     "resource_status",
     "saved_plans",
     "plan_approvals",
+    "claims",
     "alembic_version",
 }
 
@@ -43,7 +44,7 @@ def test_upgrade_creates_every_table_at_head(engine: Engine) -> None:
     upgrade(engine)
     assert set(inspect(engine).get_table_names()) == TABLES
     with engine.connect() as connection:
-        assert current_revision(connection) == head_revision() == "0004"
+        assert current_revision(connection) == head_revision() == "0005"
 
 
 def test_upgrading_twice_is_a_no_op(engine: Engine, db_url: str) -> None:
@@ -52,7 +53,7 @@ def test_upgrading_twice_is_a_no_op(engine: Engine, db_url: str) -> None:
     upgrade(engine)
     with engine.connect() as connection:
         versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
-    assert [row[0] for row in versions] == ["0004"]
+    assert [row[0] for row in versions] == ["0005"]
 
 
 def test_migration_matches_the_models(engine: Engine) -> None:
