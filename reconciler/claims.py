@@ -116,55 +116,66 @@ def _claims(tenant: TreeTenant) -> dict[str, _Claim]:
 
 
 def check_tree(tenants: Sequence[TreeTenant], report: Report) -> None:
-    """Report every claim two tenant folders share, in both Tenant documents."""
+    """Report every claim two tenant folders share, in both Tenant documents (one message
+    per pair of folders, the first claim they share), in time linear in the tenants."""
     claims = [_claims(t) for t in tenants]
-    for i, tenant in enumerate(tenants):
-        for j, other in enumerate(tenants):
-            if i != j:
-                _check_pair(tenant, claims[i], other, claims[j], report)
+    holders: dict[tuple[str, str], list[int]] = {}
+    for i, mine in enumerate(claims):
+        for word, claim in mine.items():
+            holders.setdefault((word, claim.value), []).append(i)
+    blamed: set[tuple[int, int]] = set()
+    for i, mine in enumerate(claims):
+        for word, claim in mine.items():
+            for j in holders[(word, claim.value)]:
+                if j == i or (i, j) in blamed:
+                    continue
+                blamed.add((i, j))
+                other = tenants[j]
+                report.add(
+                    tenants[i].doc,
+                    claim.field,
+                    f"{word} `{claim.value}` is also claimed by the Tenant document at "
+                    f"{other.doc.where()} (tenant `{other.name}`); a {word} belongs to exactly "
+                    "one tenant folder (no adopt flag overrides this): give each its own",
+                )
+    for i in range(len(tenants)):
+        _check_namespace_lists(i, tenants, blamed, report)
 
 
-def _check_pair(
-    tenant: TreeTenant,
-    mine: dict[str, _Claim],
-    other: TreeTenant,
-    theirs: dict[str, _Claim],
-    report: Report,
+def _check_namespace_lists(
+    i: int, tenants: Sequence[TreeTenant], blamed: set[tuple[int, int]], report: Report
 ) -> None:
-    """What ``tenant``'s document claims of ``other``'s (one message per pair of folders)."""
-    there = other.doc.where()
-    for word, claim in mine.items():
-        if word in theirs and claim.value == theirs[word].value:
+    """``spec.namespace`` of tenant ``i`` lists no other tenant's catalog or endpoint."""
+    tenant = tenants[i]
+    ns = _namespace_data(tenant.doc)
+    shared, listed = ns.get("shared_catalogs") or [], ns.get("endpoints") or []
+    if not shared and not listed:
+        return
+    for j, other in enumerate(tenants):
+        if j == i or (i, j) in blamed or other.context is None or other.namespace is None:
+            continue
+        there, catalog = other.doc.where(), other.context.catalog
+        if catalog in shared:
+            blamed.add((i, j))
             report.add(
                 tenant.doc,
-                claim.field,
-                f"{word} `{claim.value}` is also claimed by the Tenant document at "
-                f"{there} (tenant `{other.name}`); a {word} belongs to exactly one tenant "
-                "folder (no adopt flag overrides this): give each its own",
+                ("spec", "namespace", "shared_catalogs", shared.index(catalog)),
+                f"catalog `{catalog}` belongs to tenant `{other.name}` ({there}); "
+                "a tenant never shares another tenant's catalog: remove it",
             )
-            return
-    if other.context is None or other.namespace is None:
-        return
-    ns = _namespace_data(tenant.doc)
-    shared = list(ns.get("shared_catalogs") or ())
-    if other.context.catalog in shared:
-        report.add(
-            tenant.doc,
-            ("spec", "namespace", "shared_catalogs", shared.index(other.context.catalog)),
-            f"catalog `{other.context.catalog}` belongs to tenant `{other.name}` "
-            f"({there}); a tenant never shares another tenant's catalog: remove it",
+            continue
+        prefix = other.namespace.endpoint_prefix
+        index = next(
+            (k for k, n in enumerate(listed) if isinstance(n, str) and n.startswith(prefix)), None
         )
-        return
-    prefix = other.namespace.endpoint_prefix
-    for index, name in enumerate(ns.get("endpoints") or ()):
-        if isinstance(name, str) and name.startswith(prefix):
+        if index is not None:
+            blamed.add((i, j))
             report.add(
                 tenant.doc,
                 ("spec", "namespace", "endpoints", index),
-                f"serving endpoint `{name}` is in tenant `{other.name}`'s namespace "
+                f"serving endpoint `{listed[index]}` is in tenant `{other.name}`'s namespace "
                 f"(endpoint prefix `{prefix}`, {there}); list only names of this tenant's own",
             )
-            return
 
 
 def _namespace_data(doc: SourceDocument) -> dict[str, list[object]]:

@@ -28,7 +28,6 @@ from reconciler.emulator.common import (
     with_etag,
 )
 from reconciler.emulator.errors import invalid, not_found
-from reconciler.emulator.notebooks import check_path, tenant_folder
 from reconciler.emulator.paging import PageDep, paginate_owned
 from reconciler.emulator.store import Record, Store, now, to_ms, view
 
@@ -40,17 +39,6 @@ ACL = "access_control_list"
 class JobRun(Body):
     tenant_id: str | None = None
     job_parameters: dict[str, str] | None = None
-
-
-def folder_checker(tenant_id: str) -> jobspec.InFolder:
-    """Whether a workspace path (``/Workspace`` optional) lies in the tenant's folder."""
-    folder = tenant_folder(tenant_id)
-
-    def inside(path: str) -> bool:
-        full = path if path.startswith("/Workspace/") else "/Workspace" + path
-        return check_path(full).startswith(folder)
-
-    return inside
 
 
 def notebook_checker(store: Store, tenant_id: str) -> jobspec.NotebookExists:
@@ -92,9 +80,7 @@ def create_job(store: StoreDep, body: Annotated[dict[str, Any], JsonBody()]) -> 
     raw = {k: v for k, v in body.items() if k not in ("tenant_id", "managed_by", ACL)}
     acl = jobspec.access_control_list(body.get(ACL))
     with store.mutate():
-        settings = jobspec.normalize_settings(
-            raw, notebook_checker(store, tenant_id), folder_checker(tenant_id)
-        )
+        settings = jobspec.normalize_settings(raw, notebook_checker(store, tenant_id))
         job_id = store.next("job_id") + 100_000
         created = to_ms(now())
         record: Record = {
@@ -166,9 +152,7 @@ def reset_job(
         record = find_job(store, job_id, tenant_id)
         check_if_match(if_match, record, f"job {job_id}")
         checker = notebook_checker(store, record["tenant_id"])
-        record["settings"] = jobspec.normalize_settings(
-            body["new_settings"], checker, folder_checker(record["tenant_id"])
-        )
+        record["settings"] = jobspec.normalize_settings(body["new_settings"], checker)
         if acl is not None:
             record[ACL] = acl
     return {}

@@ -8,7 +8,7 @@ across fields, each refused with INVALID_ARGUMENT and a message naming the
 task: a task has exactly one task type; ``depends_on`` names tasks of the job
 and forms no cycle; a ``job_cluster_key`` / ``environment_key`` is defined by
 the job; at most 1,000 tasks; a workspace notebook task names a notebook of
-the same tenant, and a workspace Python or SQL file lies in its folder. The defaults Databricks fills are filled:
+the same tenant. The defaults Databricks fills are filled:
 
 - job: ``max_concurrent_runs`` 1, ``timeout_seconds`` 0, ``tags`` {},
   ``email_notifications`` {}, ``format`` ``MULTI_TASK``;
@@ -39,11 +39,6 @@ FILLED = {("JobSettings", "name"), ("CronSchedule", "timezone_id")}
 """Required fields the server fills or checks on its own (the name has its own message)."""
 
 NotebookExists = Callable[[str], bool]
-InFolder = Callable[[str], bool]
-"""Whether a workspace path lies in the calling tenant's folder (a 400 for a malformed one)."""
-
-WORKSPACE_FILES = (("spark_python_task", "python_file", None), ("sql_task", "path", "file"))
-"""Task files that may be workspace paths: (task type, path field, object holding it)."""
 
 
 def check_shape(value: Any, spec: Any, where: str) -> None:
@@ -84,24 +79,7 @@ def _check_model(value: Any, model: str, where: str) -> None:
             raise invalid(f"{where + '.' if where else ''}{name} is required")
 
 
-def _check_files(task: dict[str, Any], where: str, in_folder: InFolder, git: bool) -> None:
-    """A task's workspace files (Python, SQL) lie in the tenant's folder."""
-    for kind, field, holder in WORKSPACE_FILES:
-        node = task.get(kind)
-        if isinstance(node, dict) and holder is not None:
-            node = node.get(holder)
-        if not isinstance(node, dict) or not isinstance(node.get(field), str):
-            continue
-        source = node.get("source") or ("GIT" if git else "WORKSPACE")
-        path = node[field]
-        if source == "WORKSPACE" and path.startswith("/") and not in_folder(path):
-            shown = f"{where}.{kind}.{holder + '.' if holder else ''}{field}"
-            raise invalid(f"{shown} {path!r} is outside the tenant's workspace folder")
-
-
-def _task(
-    task: dict[str, Any], where: str, exists: NotebookExists, git: bool, in_folder: InFolder | None
-) -> None:
+def _task(task: dict[str, Any], where: str, exists: NotebookExists, git: bool) -> None:
     key = task["task_key"]
     if not TASK_KEY.match(key):
         raise invalid(f"{where}.task_key {key!r} must be 1-100 letters, digits, '_', '-', '.'")
@@ -122,11 +100,9 @@ def _task(
             raise invalid(
                 f"{where}.notebook_task.notebook_path {path!r} is not a notebook of this tenant"
             )
-    if in_folder is not None:
-        _check_files(task, where, in_folder, git)
     inner = (task.get("for_each_task") or {}).get("task")
     if inner is not None:
-        _task(inner, f"{where}.for_each_task.task", exists, git, in_folder)
+        _task(inner, f"{where}.for_each_task.task", exists, git)
 
 
 def _check_graph(settings: dict[str, Any]) -> None:
@@ -154,11 +130,8 @@ def _check_graph(settings: dict[str, Any]) -> None:
         raise invalid(str(exc)) from None
 
 
-def normalize_settings(
-    raw: Any, exists: NotebookExists, in_folder: InFolder | None = None
-) -> dict[str, Any]:
-    """Checked settings with the server defaults filled in, or a 400 (``in_folder``: the
-    tenant's workspace files must pass it)."""
+def normalize_settings(raw: Any, exists: NotebookExists) -> dict[str, Any]:
+    """Checked settings with the server defaults filled in, or a 400."""
     if not isinstance(raw, dict):
         raise invalid("settings must be an object")
     settings = {k: v for k, v in raw.items() if v is not None}
@@ -169,7 +142,7 @@ def normalize_settings(
     settings.setdefault("tasks", [])
     git = bool(settings.get("git_source"))
     for i, task in enumerate(settings["tasks"]):
-        _task(task, f"tasks[{i}]", exists, git, in_folder)
+        _task(task, f"tasks[{i}]", exists, git)
     _check_graph(settings)
     if "schedule" in settings:
         cron = settings["schedule"]["quartz_cron_expression"]

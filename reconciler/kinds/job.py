@@ -85,39 +85,21 @@ def _long_task(task: dict[str, Any]) -> dict[str, Any]:
 def _check_task_paths(
     namespace: Namespace, task: Any, field: tuple[str | int, ...], in_git: bool
 ) -> None:
-    """The workspace paths of one task (and of the task a ``for_each_task`` repeats)."""
+    """The notebook a task runs (also the task a ``for_each_task`` repeats) is the tenant's."""
     if getattr(task, "notebook", None) is not None:
         namespace.check_path(task.notebook, (*field, "notebook"), "task notebook")
-    for attr, path_attr in TASK_PATHS:
-        inner = getattr(task, attr, None)
-        if inner is None:
-            continue
-        holder, holder_field = inner, (*field, attr)
-        if attr == "sql_task":
-            holder, holder_field = getattr(inner, "file", None), (*holder_field, "file")
-            if holder is None:
-                continue
-        path = getattr(holder, path_attr, None)
-        if not isinstance(path, str) or _in_git(getattr(holder, "source", None), in_git):
-            continue
-        if attr == "spark_python_task" and not path.startswith("/"):
-            continue  # a URI (dbfs:/, s3://...) or a repository path, not the workspace
-        namespace.check_path(path, (*holder_field, path_attr), f"task {path_attr}")
+    notebook = getattr(task, "notebook_task", None)
+    path = getattr(notebook, "notebook_path", None)
+    if isinstance(path, str) and not _in_git(getattr(notebook, "source", None), in_git):
+        namespace.check_path(path, (*field, "notebook_task", "notebook_path"), "task notebook")
     repeated = getattr(task, "for_each_task", None)
     if repeated is not None and getattr(repeated, "task", None) is not None:
         _check_task_paths(namespace, repeated.task, (*field, "for_each_task", "task"), in_git)
 
 
-TASK_PATHS = (
-    ("notebook_task", "notebook_path"),
-    ("spark_python_task", "python_file"),
-    ("sql_task", "path"),
-)
-"""Task fields holding a workspace path: (task type, field of the path)."""
-
-
 def _in_git(source: Any, job_has_git: bool) -> bool:
-    """Whether a task's file comes from the job's git repository (``source``, else git_source)."""
+    """Whether a task's notebook comes from the job's git repository (``source``, else
+    ``git_source``)."""
     value = getattr(source, "value", source)
     return value == "GIT" or (value is None and job_has_git)
 
@@ -226,8 +208,8 @@ class Job(Kind):
     def check_namespace(
         self, namespace: Namespace, identity: str, spec: BaseModel, normalized: Mapping[str, Any]
     ) -> None:
-        """Every workspace path a task runs (notebook, Python file, SQL file) is in the
-        tenant's folder; paths in the job's git repository are not workspace paths."""
+        """Every workspace notebook a task runs is in the tenant's folder; paths in the
+        job's git repository are not workspace paths."""
         in_git = getattr(spec, "git_source", None) is not None
         for index, task in enumerate(getattr(spec, "tasks", None) or ()):
             _check_task_paths(namespace, task, ("spec", "tasks", index), in_git)

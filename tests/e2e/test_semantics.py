@@ -424,7 +424,7 @@ def test_a_connector_error_quoting_a_secret_is_redacted_everywhere(
     _edit(
         world.specs / "acme/jobs.yaml",
         "      notebook: ${notebooks.daily-report.path}",
-        "      notebook: /Workspace/missing/${secret:ECHOED_TOKEN}",
+        "      notebook: /Workspace/AgentProvision/acme/missing/${secret:ECHOED_TOKEN}",
     )
     result = world.run("apply", str(world.specs), "--auto-approve")
     assert result.code == 1, "the connector rejects a task whose notebook does not exist"

@@ -75,21 +75,21 @@ def test_bad_jobs_are_errors_at_their_line(tmp_path: Path, spec: str, expected: 
 
 def test_shorthands_mean_exactly_their_long_forms(tmp_path: Path) -> None:
     short = (
-        "  tasks:\n    - key: a\n      notebook: /Workspace/x\n      parameters: {d: '1'}\n"
-        "    - key: b\n      notebook: /Workspace/y\n      depends_on: [a]\n"
+        "  tasks:\n    - key: a\n      notebook: /Workspace/AgentProvision/t/x\n      parameters: {d: '1'}\n"
+        "    - key: b\n      notebook: /Workspace/AgentProvision/t/y\n      depends_on: [a]\n"
         "  schedule: {cron: '0 0 1 * * ?', timezone: Europe/Berlin, paused: true}\n"
     )
     long = (
-        "  tasks:\n    - task_key: a\n      notebook_task:\n        notebook_path: /Workspace/x\n"
+        "  tasks:\n    - task_key: a\n      notebook_task:\n        notebook_path: /Workspace/AgentProvision/t/x\n"
         "        base_parameters: {d: '1'}\n"
-        "    - task_key: b\n      notebook_task: {notebook_path: /Workspace/y}\n"
+        "    - task_key: b\n      notebook_task: {notebook_path: /Workspace/AgentProvision/t/y}\n"
         "      depends_on: [{task_key: a}]\n"
         "  schedule: {quartz_cron_expression: '0 0 1 * * ?', timezone_id: Europe/Berlin,"
         " pause_status: PAUSED}\n"
     )
     specs = []
     for name, body in (("short", short), ("long", long)):
-        Tree({f"{name}/tenant.yaml": tenant(name), f"{name}/job.yaml": _job(body)}).write(tmp_path)
+        Tree({f"{name}/tenant.yaml": tenant("t"), f"{name}/job.yaml": _job(body)}).write(tmp_path)
         [loaded] = load_ok(tmp_path / name)
         specs.append(next(r.spec for k, r in loaded.resources.items() if k.kind == "Job"))
     assert specs[0] == specs[1]

@@ -110,17 +110,6 @@ REFUSED: dict[str, tuple[dict[str, str], str, str]] = {
         "acme/job.yaml:13:28: spec.tasks[0].for_each_task.task.notebook_task.notebook_path:",
         "is outside the workspace folder",
     ),
-    "python-file-outside": (
-        {
-            "job.yaml": _job(
-                "    - task_key: py\n      spark_python_task:\n"
-                "        python_file: /Workspace/Users/someone/steal.py\n"
-                "      existing_cluster_id: c-1\n"
-            )
-        },
-        "acme/job.yaml:9:22: spec.tasks[0].spark_python_task.python_file:",
-        "is outside the workspace folder",
-    ),
     "model-from-another-tenants-catalog": (
         {"agent.yaml": _endpoint("acme-bot", "globex_logistics.assistants.delay_assistant")},
         "acme/agent.yaml:7:11: spec.model.name:",
