@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reconciler import claims
 from reconciler.errors import ApplyError, ReconcilerError, StateError
@@ -40,6 +40,7 @@ from reconciler.kinds import KINDS
 from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import FAILING, Action, ResourceChange, TenantPlan
+from reconciler.remote_ids import fill, filled, pending
 from reconciler.secrets import redact, secret_values
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease, busy
@@ -208,6 +209,11 @@ class _Runner:
         self.done: dict[ResourceKey, asyncio.Future[StepResult]] = {}
         self.fatal: StateError | None = None
         self.intents: dict[ResourceKey, int] = {}  # one intent per step
+        self.ids: dict[tuple[str, str], str] = {}  # for ${resources.*.id}; grows as steps create
+        for c in plan.changes:
+            known = c.observed.remote_id if c.observed is not None else c.remote_id
+            if known:
+                self.ids[(c.key.kind, c.key.name)] = known
 
     async def run(self, steps: tuple[ResourceChange, ...]) -> tuple[StepResult, ...]:
         by_key = {c.key: c for c in steps}
@@ -313,6 +319,9 @@ class _Runner:
             )
             return None
         assert desired is not None
+        change = self._with_ids(change)
+        desired = change.desired
+        assert desired is not None
         creates = change.action in (Action.CREATE, Action.REPLACE) or observed is None
         if not creates and not change.fields:
             assert observed is not None
@@ -327,8 +336,25 @@ class _Runner:
             assert observed is not None
             remote_id = observed.remote_id
             await kind.update(client, ctx, desired, observed, change.changed_fields)
+        self.ids[(change.key.kind, change.key.name)] = remote_id
         await self._record(change, remote_id, intent)
         return remote_id
+
+    def _with_ids(self, change: ResourceChange) -> ResourceChange:
+        """The change with the remote ids its spec references (``${resources.*.id}``) filled."""
+        desired = change.desired
+        if desired is None or not pending(desired.spec):
+            return change
+        desired = filled(desired, self.ids)
+        left = pending(desired.spec)
+        if left:
+            names = ", ".join(sorted({str(r) for r in left}))
+            raise ApplyError(
+                f"{names} not known: the referenced resource does not exist remotely",
+                hint="check that the resource it names applied (see the steps above)",
+            )
+        after = fill(change.after, self.ids) if change.after is not None else None
+        return replace(change, desired=desired, after=after)
 
     def _key(self, change: ResourceChange) -> str:
         return f"{self.plan.tenant}/{self.apply_id}/{change.key.kind}/{change.key.name}"

@@ -9,6 +9,7 @@ reported at its field, before anything is sent.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,6 +17,35 @@ from reconciler.yamlpos import FieldPath
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+
+
+def text_problems(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:
+    """Strings under ``data`` that are no text at all: lone UTF-16 surrogates.
+
+    YAML's ``"\\ud83d\\ude00"`` escapes give two surrogates, not one character;
+    no file, terminal or request can carry them.
+    """
+    if isinstance(data, str):
+        if _SURROGATE.search(data):
+            yield (
+                path,
+                (
+                    "holds a lone surrogate (a `\\uD800`-`\\uDFFF` escape); write the character "
+                    "itself or a `\\U0001F600`-style escape"
+                ),
+            )
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            if isinstance(key, str) and _SURROGATE.search(key):  # not shown: it cannot be
+                yield path, "a key holds a lone surrogate (a `\\uD800`-`\\uDFFF` escape)"
+            else:
+                yield from text_problems(value, (*path, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from text_problems(item, (*path, index))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def value_problems(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:

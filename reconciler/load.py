@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -31,7 +31,7 @@ from reconciler.explain import did_you_mean
 from reconciler.kinds.base import DesiredResource, Namespace, ResourceKey, TenantContext
 from reconciler.kinds.tenant import TenantPolicy, TenantSpec, tenant_context, tenant_namespace
 from reconciler.resolve import TenantResolver
-from reconciler.sources import Report, SourceDocument, read_documents, validate
+from reconciler.sources import Report, Skipped, SourceDocument, read_documents, validate
 from reconciler.variables import LoadOptions, Resolved, VariableProblem, resolve_variables
 from reconciler.yamlpos import Position
 
@@ -45,6 +45,7 @@ class TenantDesired:
     policy: TenantPolicy
     resources: Mapping[ResourceKey, DesiredResource]  # includes the Tenant resource itself
     order: tuple[ResourceKey, ...]  # dependency order: create/update in this order
+    skipped: tuple[Skipped, ...] = ()  # places in the tenant folder that were not read
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class LoadResult:
 
     tenants: tuple[TenantDesired, ...]
     failures: tuple[TenantProblems, ...] = ()
+    warnings: tuple[Skipped, ...] = ()  # what was skipped (shown by every command that loads)
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -96,7 +98,7 @@ def load_tenants(path: str | Path, options: LoadOptions | None = None) -> LoadRe
     if not given.exists():
         report.add_at(given.name or str(given), Position(1, 1), f"no such file or folder: {given}")
         return LoadResult((), (TenantProblems(".", None, tuple(report.problems)),))
-    documents = read_documents(_spec_files(given), report)
+    documents = read_documents(_spec_files(given, report), report)
     groups = _group_by_tenant(documents, report)
     declared = _declare_all(groups, report)
     tenants = [_load_tenant(g, d, report, options) for g, d in zip(groups, declared, strict=True)]
@@ -115,8 +117,11 @@ def _outcomes(
     by_folder: dict[str, list[Problem]] = {}
     for problem in report.problems:
         by_folder.setdefault(_owning_folder(problem.file, roots), []).append(problem)
+    skipped: dict[str, list[Skipped]] = {}
+    for place in report.skipped:
+        skipped.setdefault(_owning_folder(place.path, roots), []).append(place)
     loaded = tuple(
-        t
+        replace(t, skipped=tuple(skipped.get(report.relative(g.root), ())))
         for g, t in zip(groups, tenants, strict=True)
         if t is not None and report.relative(g.root) not in by_folder
     )
@@ -124,7 +129,7 @@ def _outcomes(
         TenantProblems(folder, roots[folder].tenant.name if folder in roots else None, tuple(ps))
         for folder, ps in sorted(by_folder.items())
     )
-    return LoadResult(loaded, failures)
+    return LoadResult(loaded, failures, tuple(report.skipped))
 
 
 def _owning_folder(file: str, roots: Mapping[str, _TenantGroup]) -> str:
@@ -135,19 +140,80 @@ def _owning_folder(file: str, roots: Mapping[str, _TenantGroup]) -> str:
     return folder.as_posix()
 
 
-def _spec_files(given: Path) -> list[Path]:
-    """``given`` itself, or every YAML file below it in sorted order (hidden folders skipped)."""
-    if given.is_file():
+def _spec_files(given: Path, report: Report | None = None) -> list[Path]:
+    """``given`` itself, or every YAML file below it in sorted order (hidden folders skipped).
+
+    A link (to a file or a folder) is followed when it resolves inside
+    ``given``; one that points outside is a problem naming the link (whether
+    it stays inside its own tenant folder is checked once tenants are known).
+    A link whose target is missing, a folder reached twice through links and
+    a folder that cannot be listed are skipped, each a warning in ``report``.
+    """
+    report = report or Report(given if given.is_dir() else given.parent)
+    if not given.is_dir():
         return [given]
-    found: list[Path] = []
-    for folder, subfolders, files in os.walk(given):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        found.extend(
-            Path(folder, name)
-            for name in sorted(files)
-            if name.endswith((".yaml", ".yml")) and not name.startswith(".")
-        )
-    return found
+    walker = _Walker(given, report)
+    walker.walk(given)
+    return walker.found
+
+
+def _is_spec_name(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) and not name.startswith(".")
+
+
+class _Walker:
+    """Collects spec files below one folder, following links only inside it."""
+
+    def __init__(self, base: Path, report: Report) -> None:
+        self.base = base
+        self.real_base = base.resolve()
+        self.report = report
+        self.found: list[Path] = []
+        self.visited: set[Path] = {self.real_base}
+
+    def walk(self, folder: Path) -> None:
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted(scan, key=lambda e: e.name)
+        except OSError as exc:
+            self.report.skip(folder, f"the folder cannot be listed ({exc.strerror})")
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink():
+                self._link(path)
+            elif entry.is_dir(follow_symlinks=False):
+                self.visited.add(path.resolve())
+                self.walk(path)
+            elif _is_spec_name(entry.name):
+                self.found.append(path)
+
+    def _link(self, link: Path) -> None:
+        try:
+            target = link.resolve(strict=True)
+        except (OSError, RuntimeError):
+            self.report.skip(link, f"a link to `{os.readlink(link)}`, which does not exist")
+            return
+        folder = target.is_dir()
+        if not folder and not _is_spec_name(link.name):
+            return  # not a spec file (data files are checked where a spec names them)
+        if not target.is_relative_to(self.real_base):
+            what = "folder" if folder else "file"
+            message = (
+                f"a link to a {what} outside the tenant folder (`{os.readlink(link)}`); "
+                "links are followed only inside it: copy the "
+                f"{what} in or point the link inside"
+            )
+            self.report.add_at(self.report.relative(link), Position(1, 1), message)
+        elif not folder:
+            self.found.append(link)
+        elif target in self.visited:
+            self.report.skip(link, "a link to a folder that is read already (a loop or a copy)")
+        else:
+            self.visited.add(target)
+            self.walk(link)
 
 
 @dataclass
@@ -174,12 +240,14 @@ def _group_by_tenant(documents: list[SourceDocument], report: Report) -> list[_T
                 f"a second `Tenant` document in `{report.folder(root)}` "
                 f"(the first is at {first.where()}); keep one per tenant folder",
             )
-        else:
+        elif _inside_its_folder(doc, root, report):
             groups[root] = _TenantGroup(root, doc, [])
     for doc in documents:
         if doc.kind == "Tenant":
             continue
         group = next((groups[p] for p in doc.file.parents if p in groups), None)
+        if group is not None and not _inside_its_folder(doc, group.root, report):
+            continue
         if group is None:
             report.add(
                 doc,
@@ -190,6 +258,21 @@ def _group_by_tenant(documents: list[SourceDocument], report: Report) -> list[_T
         else:
             group.members.append(doc)
     return sorted(groups.values(), key=lambda g: g.root)
+
+
+def _inside_its_folder(doc: SourceDocument, root: Path, report: Report) -> bool:
+    """Whether ``doc`` (read through links, perhaps) really lives in its tenant folder."""
+    real = doc.file.resolve()
+    if real.is_relative_to(root.resolve()):
+        return True
+    message = (
+        f"read through a link, this is `{report.relative(real)}`, outside the tenant folder "
+        f"`{report.folder(root)}`; links are followed only inside it: copy the file in "
+        "or point the link inside"
+    )
+    if not any(p.file == doc.rel and p.message == message for p in report.problems):
+        report.add_at(doc.rel, Position(1, 1), message)  # once per file, however many documents
+    return False
 
 
 @dataclass(frozen=True)

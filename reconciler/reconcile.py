@@ -37,12 +37,14 @@ from reconciler.apply import (
     acquire_lock,
     apply_tenant,
 )
-from reconciler.errors import CircuitOpenError, ReconcilerError
+from reconciler.errors import CircuitOpenError, ReconcilerError, SpecError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import Kind, ObservedResource, TenantContext
 from reconciler.load import TenantDesired
 from reconciler.mcp.client import ConnectorClient
+from reconciler.observecheck import missing_notebooks, refused_uploads
 from reconciler.plan import Plan, PlanOptions, TenantFailure, TenantPlan, build_plan
+from reconciler.remote_ids import with_known_ids
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.state.recovery import resolve_open_intents, settled_records
@@ -107,6 +109,9 @@ async def plan_tenant(
     name = tenant.context.name
     await asyncio.to_thread(claims.check, store, tenant.context)  # before any connector call
     observed = await observe_tenant(client, tenant.context)
+    problems = missing_notebooks(tenant.resources, observed)
+    if problems:
+        raise SpecError(problems)
     if settle:
         resolved = await asyncio.to_thread(resolve_open_intents, store, name, observed, lease=lease)
         if resolved:
@@ -120,15 +125,19 @@ async def plan_tenant(
     policy = tenant.policy
     prune = options.prune if policy.prune is None else policy.prune
     options = replace(options, prune=prune, drift=policy.drift, foreign=foreign)
-    return build_plan(
+    plan = build_plan(
         context=tenant.context,
         order=tenant.order,
-        desired=tenant.resources,
+        desired=with_known_ids(tenant.resources, recorded, observed),
         recorded=recorded,
         observed=observed,
         serial=snapshot.serial,
         options=options,
     )
+    problems = refused_uploads(plan.actionable)
+    if problems:
+        raise SpecError(problems)
+    return plan
 
 
 async def plan_tenants(
@@ -163,7 +172,9 @@ async def plan_tenants(
     plans: list[TenantPlan] = []
     failed: list[TenantFailure] = []
     for tenant, outcome in zip(tenants, outcomes, strict=True):
-        if isinstance(outcome, ReconcilerError):
+        if isinstance(outcome, SpecError):  # each problem with its file:line
+            failed.append(TenantFailure(tenant.context.name, "; ".join(outcome.lines())))
+        elif isinstance(outcome, ReconcilerError):
             failed.append(TenantFailure(tenant.context.name, str(outcome)))
         elif isinstance(outcome, BaseException):
             raise outcome

@@ -16,6 +16,13 @@ string that is one reference and nothing else stands for the value itself, so
 a variable may fill a list, a mapping or a number. Databricks' own run-time
 templates (``{{job.parameters.x}}``) are not references and pass through.
 
+``${resources.COLLECTION.NAME.id}`` is the remote id of another resource of
+the tenant (a job's ``job_id``, as Databricks bundles write it): unknown
+until that resource exists, so it is substituted when the tenant is planned
+(from the state) or, when both are created in one apply, by the apply once the
+step that creates it has answered (:mod:`reconciler.remote_ids`). It is a
+dependency like any other reference.
+
 ``${secret:NAME}`` is a secret: its value comes from the environment variable
 ``NAME`` of the process that plans or applies. The field that holds it is
 sensitive: shown as ``(sensitive)`` in every output and stored only as a hash.
@@ -69,7 +76,18 @@ class VarRef:
         return f"${{var.{self.name}}}"
 
 
-Ref = Reference | SecretRef | VarRef
+@dataclass(frozen=True)
+class RemoteIdRef:
+    """One ``${resources.COLLECTION.NAME.id}``: the remote id of another resource."""
+
+    collection: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"${{resources.{self.collection}.{self.name}.id}}"
+
+
+Ref = Reference | SecretRef | VarRef | RemoteIdRef
 """Anything a ``${...}`` may name."""
 
 
@@ -98,13 +116,15 @@ class Malformed:
 
 def parse(inner: str) -> Ref | None:
     """``"notebooks.etl.path"`` → a Reference, ``"secret:X"`` → a SecretRef,
-    ``"var.X"`` → a VarRef; else None."""
+    ``"var.X"`` → a VarRef, ``"resources.jobs.x.id"`` → a RemoteIdRef; else None."""
     secret = _SECRET.match(inner.strip())
     if secret:
         return SecretRef(secret.group(1))
     parts = [p.strip() for p in inner.split(".")]
     if len(parts) == 2 and parts[0] == "var" and _PART.match(parts[1]):
         return VarRef(parts[1])
+    if len(parts) == 4 and parts[0] == "resources" and parts[3] == "id":
+        return RemoteIdRef(parts[1], parts[2]) if all(map(_PART.match, parts)) else None
     if len(parts) != 3 or not all(_PART.match(p) for p in parts):
         return None
     return Reference(*parts)

@@ -12,6 +12,7 @@ left as written, so that its other problems are reported in the same run.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,17 @@ from reconciler.kinds.base import (
     TenantContext,
 )
 from reconciler.limits import value_problems
-from reconciler.refs import Malformed, Ref, Reference, SecretRef, VarRef, references_in, substitute
+from reconciler.refs import (
+    Malformed,
+    Ref,
+    Reference,
+    RemoteIdRef,
+    SecretRef,
+    VarRef,
+    references_in,
+    substitute,
+)
+from reconciler.remote_ids import Placeholders
 from reconciler.secrets import mask_paths, missing_secret_hint, read_secret, redact
 from reconciler.sources import Report, SourceDocument, validate
 from reconciler.variables import Presets
@@ -50,6 +61,7 @@ class _Entry:
     attributes: dict[str, str] | None = None  # None until resolved (or when invalid)
     depends_on: set[ResourceKey] = field(default_factory=set)
     secrets: set[str] = field(default_factory=set)  # secret values substituted into the spec
+    placeholders: Placeholders = field(default_factory=Placeholders)  # ${resources.*.id}
 
 
 class TenantResolver:
@@ -134,7 +146,9 @@ class TenantResolver:
             return tuple(sorted(self.entries))
 
     def _target(self, ref: Ref | Malformed) -> ResourceKey | None:
-        if not isinstance(ref, Reference) or ref.collection not in KINDS_BY_COLLECTION:
+        if not isinstance(ref, Reference | RemoteIdRef):
+            return None
+        if ref.collection not in KINDS_BY_COLLECTION:
             return None
         return ResourceKey(self.tenant, KINDS_BY_COLLECTION[ref.collection].kind, ref.name)
 
@@ -161,6 +175,8 @@ class TenantResolver:
             entry.attributes = kind.attributes(self.context, name, model.spec)
             identity = kind.identity(self.context, name, model.spec)
             normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
+            normalized = entry.placeholders.restore(normalized)
+            entry.attributes = entry.placeholders.restore(entry.attributes)
             kind.check_related(normalized, self.resources.values())
             if self.namespace is not None:
                 self._check_namespace(kind, entry, identity, model.spec, normalized)
@@ -227,6 +243,8 @@ class TenantResolver:
             assert value is not None
             entry.secrets.add(value)
             return value
+        if isinstance(ref, RemoteIdRef):
+            return entry.placeholders.stand_in(ref)
         target = self._target(ref)
         assert target is not None
         attributes = self.entries[target].attributes
@@ -277,6 +295,8 @@ class TenantResolver:
         attributes = self.entries[target].attributes
         if attributes is None:
             return None, False  # the target has problems of its own, reported there
+        if isinstance(ref, RemoteIdRef):
+            return None, True  # known when the plan is made, or once the apply created it
         if ref.attribute not in attributes:
             names = sorted(attributes)
             hint = did_you_mean(ref.attribute, names)
@@ -287,7 +307,7 @@ class TenantResolver:
             )
         return None, True
 
-    def _missing(self, ref: Reference, target: ResourceKey) -> str:
+    def _missing(self, ref: Reference | RemoteIdRef, target: ResourceKey) -> str:
         names = sorted(k.name for k in self.entries if k.kind == target.kind)
         hint = did_you_mean(ref.name, names)
         there = ", ".join(names) if names else "none"
@@ -357,15 +377,44 @@ def tenant_reader(root: Path, shown: str) -> ReadFile:
                 f"`{relative}` {how} outside the tenant folder `{shown}`; "
                 "keep source files inside the tenant folder"
             )
-        if not target.is_file():
-            what = "is a folder, not a file" if target.is_dir() else "not found"
-            raise FieldProblem(f"`{relative}` {what} in the tenant folder `{shown}`")
-        try:
-            return target.read_bytes()
-        except OSError as exc:
-            raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+        return _read_regular(target, relative, shown)
 
     return read_file
+
+
+def _read_regular(target: Path, relative: str, shown: str) -> bytes:
+    """The bytes of a regular file; a folder, FIFO, device or socket is refused unopened."""
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        raise FieldProblem(f"`{relative}` not found in the tenant folder `{shown}`") from None
+    except OSError as exc:
+        raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+    if stat.S_ISDIR(mode):
+        raise FieldProblem(f"`{relative}` is a folder, not a file in the tenant folder `{shown}`")
+    if not stat.S_ISREG(mode):
+        raise FieldProblem(
+            f"`{relative}` is not a regular file ({_file_type(mode)}); "
+            "name a plain file in the tenant folder"
+        )
+    try:  # O_NONBLOCK: a file swapped for a FIFO after the check still never blocks
+        descriptor = os.open(target, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise FieldProblem(f"`{relative}` is not a regular file; name a plain file")
+            return file.read()
+    except OSError as exc:
+        raise FieldProblem(f"cannot read `{relative}`: {exc.strerror}") from None
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a plain file"
 
 
 def _resolved(path: Path, relative: str) -> Path:

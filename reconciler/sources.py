@@ -23,6 +23,7 @@ from reconciler.errors import Problem
 from reconciler.explain import did_you_mean, dotted, explain
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import SourceLocation
+from reconciler.limits import text_problems
 from reconciler.refs import has_reference
 from reconciler.yamlpos import FieldPath, ParsedDocument, Position, parse_documents
 
@@ -56,12 +57,24 @@ class SourceDocument:
         return f"{self.rel}:{self.parsed.start.line}"
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A place under the folder given that was not read (a warning, not a problem)."""
+
+    path: str  # relative to the folder the user named (posix)
+    reason: str
+
+    def __str__(self) -> str:
+        return f"warning: {self.path}: skipped: {self.reason}"
+
+
 class Report:
-    """Collects every problem of one load, each located in its file."""
+    """Collects every problem of one load, each located in its file, and what was skipped."""
 
     def __init__(self, base: Path) -> None:
         self.base = base
         self.problems: list[Problem] = []
+        self.skipped: list[Skipped] = []
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the folder the user named, with ``/`` separators."""
@@ -83,6 +96,10 @@ class Report:
     def add_at(self, rel: str, where: Position, message: str, path: str = "") -> None:
         self.problems.append(Problem(rel, where.line, where.col, message, path))
 
+    def skip(self, path: Path, reason: str) -> None:
+        """``path`` was not read: every output that loads the documents shows it as a warning."""
+        self.skipped.append(Skipped(self.relative(path), reason))
+
     def extend(self, problems: Iterable[Problem]) -> None:
         self.problems.extend(problems)
 
@@ -99,6 +116,8 @@ def read_documents(files: Iterable[Path], report: Report) -> list[SourceDocument
         if fault is not None:
             report.add_at(rel, fault.position, fault.message)
         for doc in parsed:
+            if _report_bad_text(rel, doc, report):
+                continue
             _report_duplicate_keys(rel, doc, report)
             kind = _known_kind(rel, doc, report)
             if kind is not None:
@@ -118,6 +137,15 @@ def _read_text(file: Path, rel: str, report: Report) -> str | None:
         message = f"cannot read the file: {exc.strerror}"
     report.add_at(rel, Position(1, 1), message)
     return None
+
+
+def _report_bad_text(rel: str, doc: ParsedDocument, report: Report) -> bool:
+    """Report strings that are no text (lone surrogates); True when the document has any."""
+    found = False
+    for path, message in text_problems(doc.data):
+        report.add_at(rel, doc.value_position(path), message, dotted(path))
+        found = True
+    return found
 
 
 def _report_duplicate_keys(rel: str, doc: ParsedDocument, report: Report) -> None:

@@ -44,6 +44,7 @@ from reconciler.actions.targets import (
     Target,
     choose_tenant,
     find_target,
+    recorded_context,
     targets_of,
     tenant_context,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "parse_params",
     "parse_vector",
     "query",
+    "recorded_context",
     "search",
     "start_job",
     "start_notebook",

@@ -2,8 +2,9 @@
 
 An action names a resource the way the documents do (tenant ``acme``, Job
 ``nightly-sales``); the state database says what was applied for it (its
-remote id and identity) and which connector tenant it belongs to, so no spec
-folder is needed. A resource the state does not hold was never applied: the
+remote id and identity) and which connector tenant it belongs to (the
+tenantId and catalog every apply claims for the tenant), so no spec folder is
+needed. A resource the state does not hold was never applied: the
 error says so and what to run.
 """
 
@@ -74,22 +75,34 @@ def choose_tenant(reader: StateReader, tenant: str | None) -> str:
     )
 
 
-def tenant_context(snapshot: TenantSnapshot) -> TenantContext:
-    """The connector's view of a tenant, from what was applied for it.
+def tenant_context(
+    snapshot: TenantSnapshot, claimed: Mapping[str, str] | None = None
+) -> TenantContext:
+    """The connector's view of a tenant, from what the state database recorded for it.
 
-    The catalog is the Tenant resource's identity. The tenant id is the one
-    the tenant's notebooks live under, else the tenant's name (the default
-    of ``tenantId``).
+    ``claimed`` is the tenant's claims (``StateStore.claims_of``: the tenantId
+    and catalog every apply records). A state database written before claims
+    existed holds only the catalog's claim; its tenant id is then the one the
+    tenant's notebooks live under, else the tenant's name (the default of
+    ``tenantId``).
     """
     name = snapshot.tenant
+    claimed = claimed or {}
     records = snapshot.resources.values()
-    recorded_ids = {str(r.spec["tenant_id"]) for r in records if r.spec.get("tenant_id")}
-    from_paths = {m.group(1) for r in records if (m := NOTEBOOK_ROOT.match(r.identity))}
-    tenant_id = next(iter(recorded_ids or from_paths), name)
-    catalog = next(
+    tenant_id = claimed.get("tenant_id")
+    if tenant_id is None:
+        recorded_ids = {str(r.spec["tenant_id"]) for r in records if r.spec.get("tenant_id")}
+        from_paths = {m.group(1) for r in records if (m := NOTEBOOK_ROOT.match(r.identity))}
+        tenant_id = next(iter(sorted(recorded_ids or from_paths)), name)
+    catalog = claimed.get("catalog") or next(
         (r.identity for r in records if r.key.kind == "Tenant"), default_catalog(tenant_id)
     )
     return TenantContext(name=name, tenant_id=tenant_id, catalog=catalog)
+
+
+def recorded_context(reader: StateReader, snapshot: TenantSnapshot) -> TenantContext:
+    """:func:`tenant_context` with the claims ``reader`` holds for the tenant."""
+    return tenant_context(snapshot, reader.claims_of(snapshot.tenant))
 
 
 def find_target(
@@ -124,7 +137,7 @@ def find_target(
             hint=f"add it to the tenant's documents and run `reconciler apply`; "
             f"applied so far: {_recorded_names(snapshot, kind)}",
         )
-    return _target(context or tenant_context(snapshot), record)
+    return _target(context or recorded_context(reader, snapshot), record)
 
 
 def _target(context: TenantContext, record: RecordedResource) -> Target:
@@ -146,7 +159,7 @@ def _recorded_names(snapshot: TenantSnapshot, kind: str) -> str:
 def targets_of(reader: StateReader, tenant: str, kind: str) -> list[Target]:
     """Every applied resource of ``kind`` in ``tenant``, by name."""
     snapshot = reader.read_tenant(tenant)
-    context = tenant_context(snapshot)
+    context = recorded_context(reader, snapshot)
     return [
         _target(context, record)
         for key, record in sorted(snapshot.resources.items())

@@ -21,6 +21,7 @@ from reconciler.commands.plan import (
     load_options,
     load_selected,
     plan_options,
+    refuse_missing,
     report_failures,
 )
 from reconciler.errors import ReconcilerError
@@ -109,6 +110,7 @@ async def _apply(
         report_failures(broken, plan.failed)
         failed = EXIT_ERROR if broken or plan.failed else EXIT_OK
         check_plan(plan, options, allow_data_loss=args.allow_data_loss)
+        refuse_missing(plan, tenants, allow_missing=args.allow_missing)
         if saved is not None:
             verify(saved, plan)
         total = sum(len(t.actionable) for t in plan.tenants)

@@ -28,7 +28,7 @@ from reconciler.commands.common import (
     connected,
     load_options,
 )
-from reconciler.errors import ReconcilerError, SpecError
+from reconciler.errors import PlanRefused, ReconcilerError, SpecError
 from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
 from reconciler.load import TenantDesired, TenantProblems, load_tenants
 from reconciler.plan import Plan, PlanOptions, TenantFailure
@@ -37,6 +37,7 @@ from reconciler.planfile import save_plan
 from reconciler.render.jsonout import render_plan_json
 from reconciler.render.markdown import render_plan_markdown, split_markdown
 from reconciler.render.text import make_console, render_plan
+from reconciler.skipped import missing_deletes
 from reconciler.variables import LoadOptions
 
 
@@ -72,6 +73,12 @@ def add_plan_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="only record what is observed (drift) in the state; change nothing remote",
     )
+    parser.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="allow deleting or forgetting resources although part of the tenant folder was skipped "
+        "(a broken link, an unreadable folder): their documents may be there",
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -97,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     report_failures(broken, plan.failed)
     check_targets(plan, options)
     print_plan(plan, args.format, split=args.split)
+    refuse_missing(plan, tenants, allow_missing=args.allow_missing)
     if args.out:
         save_plan(plan, args.out, source=args.path, options=options)
         print(
@@ -126,6 +134,8 @@ def load_selected(
     When nothing loads at all, the problems are raised as one SpecError.
     """
     result = load_tenants(path, options)
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
     broken = tuple(f for f in result.failures if not names or f.tenant in (None, *names))
     if not result.tenants:
         raise SpecError(result.problems)
@@ -188,6 +198,30 @@ def select_tenants(
             hint=f"tenants found: {', '.join(sorted(known)) or 'none'}",
         )
     return tuple(t for t in tenants if t.context.name in names)
+
+
+def refuse_missing(plan: Plan, tenants: tuple[TenantDesired, ...], *, allow_missing: bool) -> None:
+    """Refuse deletes and forgets in a tenant whose folder was not read whole.
+
+    A skipped place (a link whose target is gone, a folder that cannot be
+    listed) may hold the documents of the resources the plan would delete or
+    stop managing; ``--allow-missing`` lets the plan go on.
+    """
+    if allow_missing:
+        return
+    skipped = {t.context.name: t.skipped for t in tenants}
+    found = [
+        found
+        for tenant in plan.tenants
+        if (found := missing_deletes(tenant, skipped.get(tenant.tenant, ())))
+    ]
+    if found:
+        raise PlanRefused(
+            "the plan deletes or forgets resources whose documents may be in a skipped place: "
+            + "; ".join(found),
+            hint="restore the skipped links or folders, or re-run with --allow-missing "
+            "to let them go",
+        )
 
 
 def print_plan(plan: Plan, fmt: str, *, split: bool = False) -> None:

@@ -76,11 +76,12 @@ def _history(args: argparse.Namespace, name: str) -> int:
 
 
 def _cancel(args: argparse.Namespace, run_id: int) -> int:
-    from reconciler.actions import cancel_run, choose_tenant, tenant_context
+    from reconciler.actions import cancel_run, choose_tenant, recorded_context
 
     async def action(store: StateStore, client: ConnectorClient) -> Any:
         tenant = choose_tenant(store, args.tenant)
-        return await cancel_run(client, tenant_context(store.read_tenant(tenant)), run_id)
+        context = recorded_context(store, store.read_tenant(tenant))
+        return await cancel_run(client, context, run_id)
 
     run = acting.act(action)
     if args.format == "json":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from reconciler.commands.common import (
     EXIT_OK,
@@ -10,7 +11,8 @@ from reconciler.commands.common import (
     add_variable_options,
     load_options,
 )
-from reconciler.load import load_path
+from reconciler.errors import SpecError
+from reconciler.load import load_tenants
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +22,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    tenants = load_path(args.path, load_options(args))
+    result = load_tenants(args.path, load_options(args))
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    if result.failures:
+        raise SpecError(result.problems)
+    tenants = result.tenants
     count = sum(len(t.resources) for t in tenants)
     print(f"{args.path}: {len(tenants)} tenant(s), {count} resource(s), no problems")
     return EXIT_OK

@@ -37,6 +37,7 @@ from reconciler.kinds.base import (
     read_spec_file,
 )
 from reconciler.kinds.columns import IDENTIFIER, Column, assess_column, normalize_type
+from reconciler.sourcecheck import body_problem
 
 if TYPE_CHECKING:
     from reconciler.diff import FieldChange
@@ -230,6 +231,9 @@ class Dataset(Kind):
         body = read_spec_file(read_file, spec.source.path, ("source", "path"))
         if not body:
             raise FieldProblem(f"source file {spec.source.path!r} is empty", ("source", "path"))
+        problem = body_problem(len(body), "the source file")
+        if problem:
+            raise FieldProblem(f"`{spec.source.path}`: {problem}", ("source", "path"))
         normalized["source_sha256"] = hashlib.sha256(body).hexdigest()
         normalized["source_format"] = spec.source.effective_format
         return normalized, {"source": body}

@@ -30,6 +30,7 @@ from reconciler.kinds.base import (
     etag,
     read_spec_file,
 )
+from reconciler.sourcecheck import notebook_problem
 
 if TYPE_CHECKING:
     from reconciler.mcp.client import ConnectorClient
@@ -113,6 +114,9 @@ class Notebook(Kind):
         """``{path, language (upper-case), content_sha256}``; the body goes in blobs."""
         assert isinstance(spec, NotebookSpec)
         body = _content(spec, read_file)
+        too_big = notebook_problem(body)
+        if too_big:
+            raise FieldProblem(too_big, ("content",) if spec.content is not None else ("source",))
         return {
             "path": notebook_path(tenant, name, spec),
             "language": spec.language.upper(),

@@ -43,6 +43,7 @@ from reconciler.service.breaker import CircuitBreaker
 from reconciler.service.config import ServiceConfig
 from reconciler.service.health import latest_runs
 from reconciler.service.source import Snapshot, Source
+from reconciler.skipped import missing_deletes
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.status import (
@@ -232,6 +233,9 @@ class Controller:
             )
             self._record_drift(plan)
             reason = None if apply_anyway else _not_now(policy, plan, requested=requested)
+            missing = missing_deletes(plan, tenant.skipped)
+            if missing and plan.has_changes:  # part of the tenant folder was not read
+                reason = f"not applied: the plan deletes or forgets {missing}"
             result = None
             if plan.has_changes and reason is None:
                 result = await self._apply(plan, entry, lease)

@@ -56,6 +56,16 @@ class ClaimsMixin:
         held = self.claim_holders(wanted)
         return {kind: owner for kind, owner in held.items() if owner != tenant}
 
+    def claims_of(self, tenant: str) -> dict[str, str]:
+        """The tenant's own claims, ``kind -> value`` (the newest of a kind if it moved)."""
+        query = (
+            select(ClaimRow.kind, ClaimRow.value)
+            .where(ClaimRow.tenant == tenant)
+            .order_by(ClaimRow.claimed_at, ClaimRow.value)
+        )
+        with self._read_session(f"reading the claims of tenant {tenant}") as session:
+            return {kind: value for kind, value in session.execute(query)}
+
     def claims(self) -> list[tuple[str, str, str]]:
         """Every claim as (kind, value, tenant), sorted."""
         query = select(ClaimRow.kind, ClaimRow.value, ClaimRow.tenant).order_by(

@@ -63,6 +63,8 @@ class StateReader(Protocol):
 
     def read_tenant(self, tenant: str) -> TenantSnapshot: ...
 
+    def claims_of(self, tenant: str) -> dict[str, str]: ...
+
 
 class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin, ClaimsMixin):
     """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`.

@@ -28,15 +28,17 @@ def _changes(emulator: RunningEmulator) -> int:
 def test_a_rejected_dataset_fails_only_its_dependents(
     specs: Path, cli_env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # A JSON source is read by the connector only (a CSV's header is checked at plan time).
+    (specs / "acme" / "data" / "sales.json").write_text('[{"order_id": 1, "shop": "x"}]')
     datasets = specs / "acme" / "datasets.yaml"
-    datasets.write_text(datasets.read_text().replace("{name: store,", "{name: shop,"))
+    datasets.write_text(datasets.read_text().replace("data/sales.csv\n", "data/sales.json\n"))
 
     code = main(["apply", str(specs), "--auto-approve"])
 
     out = capsys.readouterr().out
     assert code == 1
     assert "✗ acme/Dataset/sales (create) failed" in out
-    assert "do not match the table's columns" in out
+    assert "the file has columns the table lacks: shop" in out
     assert "✗ acme/Job/nightly-sales (create) skipped: skipped: Dataset/sales did not apply" in out
     assert "next: fix the cause, then run apply again" in out
     assert "Apply finished with failures: 17 done, 1 failed, 1 skipped." in out

@@ -104,3 +104,39 @@ def test_invoke_and_search_print_answers_and_valid_json(world: World) -> None:
     found = world.run("search", "docs-index", "--tenant", "acme", "--text", "refund", "--k", "2")
     assert found.code == 0, found.out + found.err
     assert found.out.strip()
+
+
+UMBRELLA = """\
+apiVersion: agentprovision.ai/v1
+kind: Tenant
+metadata:
+  name: umbrella
+spec:
+  tenantId: umb-eu-1
+  catalog: umbrella_corp
+---
+apiVersion: agentprovision.ai/v1
+kind: Dataset
+metadata:
+  name: orders
+spec:
+  schema: shop
+  columns:
+    - {name: id, type: bigint, nullable: false}
+    - {name: item, type: string}
+  source:
+    path: orders.csv
+"""
+
+
+def test_actions_use_the_tenant_id_the_state_recorded_not_a_guess(world: World) -> None:
+    """A tenant whose tenantId is not its name and which has no notebook to tell it."""
+    folder = world.specs.parent / "umbrella"
+    folder.mkdir()
+    (folder / "tenant.yaml").write_text(UMBRELLA)
+    (folder / "orders.csv").write_text("id,item\n1,umbrella\n2,raincoat\n")
+    applied = world.run("apply", str(folder), "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    found = world.run("query", "orders", "--tenant", "umbrella", "--format", "json")
+    assert found.code == 0, found.out + found.err
+    assert [r["item"] for r in found.json()["rows"]] == ["umbrella", "raincoat"]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+
+import pytest
 
 from tests.load.helpers import problem_lines, tenant
 
@@ -30,3 +33,36 @@ def test_fifo_named_yaml_is_refused_without_hanging(tmp_path: Path) -> None:
     os.mkfifo(root / "acme" / "x.yaml")
     lines = problem_lines(root)
     assert any(line.startswith("acme/x.yaml:1:") and "not a regular file" in line for line in lines)
+
+
+def _dataset(source: str) -> str:
+    return (
+        "apiVersion: agentprovision.ai/v1\nkind: Dataset\nmetadata: {name: sales}\nspec:\n"
+        "  columns: [{name: a, type: int}]\n"
+        f"  source: {{path: {source}, format: csv}}\n"
+    )
+
+
+def _special(kind: str, path: Path) -> None:
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        try:
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # like /dev/null
+        except PermissionError:
+            pytest.skip("cannot create a device node here")
+    else:
+        path.mkdir()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "folder"])
+def test_a_source_that_is_no_regular_file_is_named_not_read(tmp_path: Path, kind: str) -> None:
+    root = _tree(tmp_path)
+    _special(kind, root / "acme" / "rows.csv")
+    (root / "acme" / "sales.yaml").write_text(_dataset("rows.csv"))
+    lines = problem_lines(root)
+    [line] = [line for line in lines if line.startswith("acme/sales.yaml:6:")]
+    assert "spec.source.path" in line and "`rows.csv`" in line, lines
+    assert "not found" not in line
+    expected = "is a folder, not a file" if kind == "folder" else "not a regular file"
+    assert expected in line, lines

@@ -88,3 +88,12 @@ def test_an_unterminated_opening_inside_text_is_refused(tmp_path: Path) -> None:
     )
     (tmp_path / "acme" / "docs.yaml").write_text(literal)
     load_ok(tmp_path)
+
+
+def test_a_lone_surrogate_escape_is_refused_at_its_line(tmp_path: Path) -> None:
+    doc = notebook("etl").replace("content: 'print(1)'", 'content: "\\ud83d\\ude00"')
+    lines = problem_lines(_tree(tmp_path, doc))
+    assert any(
+        line.startswith("acme/docs.yaml:7:") and "spec.content" in line and "surrogate" in line
+        for line in lines
+    ), lines
