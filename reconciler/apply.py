@@ -41,7 +41,8 @@ from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import FAILING, Action, ResourceChange, TenantPlan
 from reconciler.remote_ids import fill, filled, pending
-from reconciler.secrets import redact, secret_values
+from reconciler.scrub import scrub
+from reconciler.secrets import secret_values
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease, busy
 
@@ -280,7 +281,7 @@ class _Runner:
         """Log a failed or skipped step in state (if the database still works), tell listeners."""
         desired = change.desired
         if error and desired is not None:
-            error = redact(error, secret_values(desired.spec, desired.cleartext))
+            error = scrub(error, secret_values(desired.spec, desired.cleartext))
         if outcome != "ok" and self.fatal is None:
             try:
                 await asyncio.to_thread(

@@ -35,6 +35,7 @@ from reconciler.commands import state as state_command
 from reconciler.commands.common import EXIT_ERROR
 from reconciler.emulator import cli as emulator
 from reconciler.errors import ReconcilerError, SpecError
+from reconciler.scrub import scrub, scrubbed
 
 COMMANDS: dict[str, ModuleType] = {
     "validate": validate,
@@ -72,24 +73,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = scrubbed(out), scrubbed(err)  # secrets never reach the terminal
+    try:
+        return _run(args)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         code: int = COMMANDS[args.command].run(args)
         return code
     except SpecError as exc:
         for line in exc.lines():
-            print(line, file=sys.stderr)
-        print(f"error: {exc}", file=sys.stderr)
+            print(scrub(line), file=sys.stderr)
+        print(scrub(f"error: {exc}"), file=sys.stderr)
     except ReconcilerError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(scrub(f"error: {exc}"), file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
         if args.debug:
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (run with --debug)", file=sys.stderr)
+        message = f"internal error: {type(exc).__name__}: {exc} (run with --debug)"
+        print(scrub(message), file=sys.stderr)
     return EXIT_ERROR
 
 

@@ -48,6 +48,7 @@ from reconciler.kinds.base import (
     ResourceKey,
     TenantContext,
 )
+from reconciler.scrub import scrub
 from reconciler.secrets import MASK_PREFIX, mask_paths, masked_paths
 
 
@@ -248,8 +249,10 @@ def _plan_desired(
         fields = tuple(f for f in fields if f not in kept)
         base = replace(base, fields=fields, reported=True)
     refresh = (dict(r.spec), r.identity, dict(r.lifecycle)) != (
-        dict(d.spec), d.identity, lifecycle,
-    )  # fmt: skip
+        dict(d.spec),
+        scrub(d.identity),
+        lifecycle,
+    )  # fmt: skip (the record keeps the identity scrubbed of secrets)
     if kept and not fields:
         paths = ", ".join(f"`{f.path}`" for f in kept)
         return replace(base, reason=f"{paths} changed outside the reconciler: {REPORTED}",
@@ -295,7 +298,9 @@ def _owned_by_another(
     base: ResourceChange, d: DesiredResource, options: PlanOptions
 ) -> ResourceChange | None:
     """A conflict when another tenant of this state database records ``d``'s identity."""
-    owner = options.foreign.get((d.key.kind, d.identity))
+    owner = options.foreign.get((d.key.kind, d.identity)) or options.foreign.get(
+        (d.key.kind, scrub(d.identity))
+    )
     if owner is None:
         return None
     reason = (
@@ -445,6 +450,11 @@ class Matcher:
     def __init__(self, observed: Sequence[ObservedResource]) -> None:
         self._by_id = {(o.kind, o.remote_id): o for o in observed}
         self._by_identity = {(o.kind, o.identity): o for o in observed}
+        # state keeps ids and identities scrubbed of secrets: records match those forms
+        self._by_scrubbed: dict[tuple[str, str], ObservedResource] = {}
+        for o in observed:
+            self._by_scrubbed.setdefault((o.kind, scrub(o.remote_id)), o)
+            self._by_scrubbed.setdefault((o.kind, scrub(o.identity)), o)
         self._taken: set[tuple[str, str]] = set()
 
     def take(
@@ -453,6 +463,10 @@ class Matcher:
         found = self._by_id.get((kind, rec.remote_id)) if rec else None
         if found is None:
             found = self._by_identity.get((kind, identity))
+        if found is None and rec is not None:
+            found = self._by_scrubbed.get((kind, rec.remote_id)) or self._by_scrubbed.get(
+                (kind, rec.identity)
+            )
         if found is None or (kind, found.remote_id) in self._taken:
             return None
         self._taken.add((kind, found.remote_id))

@@ -8,7 +8,9 @@ touched object's fingerprint changed, or the plan itself would now differ;
 then, just before each resource's first call, it reads the object once more
 and refuses that step if it moved in the meantime.
 
-The file holds no secret: specs are masked exactly as in every other output.
+The file holds no secret: specs are masked exactly as in every other output,
+and every string of the document is scrubbed of the secrets read in this run
+(identities and references built from a secret included).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS
 from reconciler.plan import Plan, PlanOptions, ResourceChange, fingerprint
 from reconciler.render.jsonout import plan_document
+from reconciler.scrub import scrub_data
 
 if TYPE_CHECKING:  # the CLI's start does not import httpx
     from reconciler.mcp.client import ConnectorClient
@@ -58,7 +61,7 @@ def digest(value: Any) -> str | None:
 
 def save_plan(plan: Plan, path: Path, *, source: Path, options: PlanOptions) -> None:
     """Write the plan file (atomically)."""
-    document = plan_file_document(plan, source=str(source), options=options)
+    document = scrub_data(plan_file_document(plan, source=str(source), options=options))
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     temporary.replace(path)

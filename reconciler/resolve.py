@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler import scrub
 from reconciler.document import Lifecycle
 from reconciler.errors import SpecError
 from reconciler.explain import did_you_mean
@@ -92,7 +93,10 @@ class TenantResolver:
     def _secret(self, name: str) -> str | None:
         """This tenant's secret ``name`` (read once per run, from its own folder only)."""
         if name not in self._secrets:
-            self._secrets[name] = read_secret(self.tenant, name)
+            value = read_secret(self.tenant, name)
+            if value is not None:
+                scrub.register(value)  # from now on, cut out of everything that leaves
+            self._secrets[name] = value
         return self._secrets[name]
 
     def resolve(self, docs: list[SourceDocument]) -> dict[ResourceKey, DesiredResource]:
@@ -247,9 +251,12 @@ class TenantResolver:
             return entry.placeholders.stand_in(ref)
         target = self._target(ref)
         assert target is not None
-        attributes = self.entries[target].attributes
-        assert attributes is not None
-        return attributes[ref.attribute]
+        source = self.entries[target]
+        assert source.attributes is not None
+        value = source.attributes[ref.attribute]
+        # an attribute built from a secret (a notebook path) is a secret where it is used too
+        entry.secrets.update(s for s in source.secrets if s in str(value))
+        return value
 
     def _check_references(self, entry: _Entry) -> bool:
         """Report references that cannot work; True when every one can be substituted."""

@@ -154,8 +154,10 @@ def redact(text: str, values: Iterable[str]) -> str:
     """``text`` with every secret value in it replaced by "(sensitive)".
 
     Error messages can quote what was sent (a connector echoing a bad value);
-    they reach the terminal and the state database, so secrets are cut first.
+    they reach the terminal and the state database, so secrets are cut first:
+    these ``values`` and every secret registered in :mod:`reconciler.scrub`, in
+    all their escaped forms.
     """
-    for value in sorted(values, key=len, reverse=True):
-        text = text.replace(value, "(sensitive)")
-    return text
+    from reconciler.scrub import scrub
+
+    return scrub(text, values)

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 
+from reconciler.render.text import escape
 from reconciler.render.values import show
+from reconciler.scrub import scrub, scrub_data
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
@@ -56,7 +57,7 @@ def render_drift_json(reports: Sequence[DriftReport]) -> str:
         "has_drift": any(r.has_drift for r in reports),
         "tenants": [r.document() for r in reports],
     }
-    return json.dumps(document, indent=2, sort_keys=True, default=str)
+    return json.dumps(scrub_data(document), indent=2, sort_keys=True, default=str)
 
 
 def render_drift_markdown(reports: Sequence[DriftReport]) -> str:
@@ -66,11 +67,11 @@ def render_drift_markdown(reports: Sequence[DriftReport]) -> str:
         lines += ["| tenant | resource | status | fields |", "|---|---|---|---|"]
         for tenant, d in rows:
             fields = ", ".join(f"`{f.path}`: {show(f.before)} → {show(f.remote)}" for f in d.fields)
-            cell = fields.replace("|", "\\|")
+            cell = scrub(fields).replace("|", "\\|")
             lines.append(f"| {tenant} | `{d.address}` | {d.status} | {cell} |")
         lines.append("")
     for r in reports:
         if r.unmanaged:
             names = ", ".join(f"{u.kind} `{u.identity}`" for u in r.unmanaged)
             lines.append(f"Unmanaged in `{r.tenant}`: {names}")
-    return "\n".join(lines) + "\n"
+    return scrub("\n".join(lines) + "\n")

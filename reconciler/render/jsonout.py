@@ -13,18 +13,22 @@ from typing import Any
 from reconciler.diff import FieldChange
 from reconciler.plan import Plan, ResourceChange, TenantPlan
 from reconciler.render.values import plain
+from reconciler.scrub import scrub_data
 from reconciler.secrets import is_masked, masked_paths
 
 FORMAT_VERSION = "1"
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
-    return {
-        "format_version": FORMAT_VERSION,
-        "has_changes": plan.has_changes,
-        "destructive": [f"{c.key.tenant}/{c.address}" for c in plan.destructive],
-        "tenants": [_tenant(t) for t in plan.tenants],
-    }
+    """The plan as a JSON document; every string in it is scrubbed of secrets."""
+    return scrub_data(
+        {
+            "format_version": FORMAT_VERSION,
+            "has_changes": plan.has_changes,
+            "destructive": [f"{c.key.tenant}/{c.address}" for c in plan.destructive],
+            "tenants": [_tenant(t) for t in plan.tenants],
+        }
+    )
 
 
 def render_plan_json(plan: Plan) -> str:
@@ -43,32 +47,38 @@ def _tenant(t: TenantPlan) -> dict[str, Any]:
 
 
 def change_document(c: ResourceChange) -> dict[str, Any]:
+    """One resource change (scrubbed of secrets)."""
     after = dict(c.after) if c.after is not None else None
-    return {
-        "address": c.address,
-        "kind": c.key.kind,
-        "name": c.key.name,
-        "action": c.action.value,
-        "refresh": c.refresh,
-        "reason": c.reason,
-        "destructive": c.destructive,
-        "identity": c.identity,
-        "remote_id": c.remote_id,
-        "depends_on": [f"{k.kind}/{k.name}" for k in c.depends_on],
-        "lifecycle": dict(c.lifecycle),
-        "after": plain(after),
-        "sensitive_paths": [".".join(p) for p in masked_paths(after or {})],
-        "fields": [field_document(f) for f in c.fields],
-        "drift": [field_document(f) for f in c.drift],
-        "fingerprint": c.fingerprint,
-    }
+    return scrub_data(
+        {
+            "address": c.address,
+            "kind": c.key.kind,
+            "name": c.key.name,
+            "action": c.action.value,
+            "refresh": c.refresh,
+            "reason": c.reason,
+            "destructive": c.destructive,
+            "identity": c.identity,
+            "remote_id": c.remote_id,
+            "depends_on": [f"{k.kind}/{k.name}" for k in c.depends_on],
+            "lifecycle": dict(c.lifecycle),
+            "after": plain(after),
+            "sensitive_paths": [".".join(p) for p in masked_paths(after or {})],
+            "fields": [field_document(f) for f in c.fields],
+            "drift": [field_document(f) for f in c.drift],
+            "fingerprint": c.fingerprint,
+        }
+    )
 
 
 def field_document(f: FieldChange) -> dict[str, Any]:
-    return {
-        "path": f.path,
-        "before": plain(f.before),
-        "after": plain(f.after),
-        "remote": plain(f.remote),
-        "sensitive": any(is_masked(v) for v in (f.before, f.after, f.remote)),
-    }
+    """One field change (scrubbed of secrets)."""
+    return scrub_data(
+        {
+            "path": f.path,
+            "before": plain(f.before),
+            "after": plain(f.after),
+            "remote": plain(f.remote),
+            "sensitive": any(is_masked(v) for v in (f.before, f.after, f.remote)),
+        }
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from reconciler.plan import Action, Plan, ResourceChange
 from reconciler.render.text import SYMBOLS, flatten, summary_line
 from reconciler.render.values import show
+from reconciler.scrub import scrub
 
 PART_LIMIT = 65_000
 
@@ -20,6 +21,11 @@ def render_plan_markdown(plan: Plan) -> str:
 
 
 def _blocks(plan: Plan) -> list[str]:
+    """The Markdown blocks, scrubbed of secrets (before any block is cut)."""
+    return [scrub(block) for block in _raw_blocks(plan)]
+
+
+def _raw_blocks(plan: Plan) -> list[str]:
     blocks = [f"### Reconciler plan\n\n{summary_line(plan)}\n"]
     if plan.destructive:
         names = ", ".join(f"`{c.key.tenant}/{c.address}`" for c in plan.destructive)
@@ -68,7 +74,7 @@ def _details(c: ResourceChange) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return scrub(text).replace("|", "\\|").replace("\n", " ")
 
 
 def split_markdown(plan: Plan, limit: int = PART_LIMIT) -> list[str]:

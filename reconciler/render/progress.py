@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from reconciler.plan import ResourceChange
+from reconciler.scrub import scrub, scrub_data
 
 if TYPE_CHECKING:  # the CLI's start does not import the state or the connector
     from reconciler.apply import ApplyResult, StepResult
@@ -85,7 +86,7 @@ class PlainDisplay(StepDisplay):
         if event == "waiting":
             text = detail or "waiting"
         line = f"  [{self.done}/{self.total}] {change.action.value} {_address(change)}: {text}"
-        self.console.print(line, markup=False, highlight=False)
+        self.console.print(scrub(line), markup=False, highlight=False)
 
 
 class RichDisplay(PlainDisplay):
@@ -155,7 +156,7 @@ class JsonDisplay(StepDisplay):
         )
 
     def emit(self, event: dict[str, Any]) -> None:
-        event = {"format_version": FORMAT_VERSION, "at": _now(), **event}
+        event = scrub_data({"format_version": FORMAT_VERSION, "at": _now(), **event})
         print(json.dumps(event, sort_keys=True, default=str), file=self.stream, flush=True)
 
     def summary(self, results: Sequence[ApplyResult]) -> None:
@@ -201,7 +202,11 @@ def next_step(step: StepResult) -> str:
 
 
 def summary_lines(results: Sequence[ApplyResult]) -> list[str]:
-    """The human summary: counts, then each failure with its reason and next step."""
+    """The human summary: counts, then each failure with its reason and next step (scrubbed)."""
+    return [scrub(line) for line in _summary_lines(results)]
+
+
+def _summary_lines(results: Sequence[ApplyResult]) -> list[str]:
     steps = [s for r in results for s in r.steps]
     failed = [s for s in steps if s.outcome == "failed"]
     skipped = [s for s in steps if s.outcome == "skipped"]

@@ -6,14 +6,16 @@ or ``NO_COLOR`` is set.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 
 from reconciler.plan import Action, Plan, ResourceChange, TenantPlan
 from reconciler.render.values import show
+from reconciler.scrub import scrub, scrubbed
 
 SYMBOLS: dict[Action, tuple[str, str]] = {
     Action.CREATE: ("+", "green"),
@@ -37,8 +39,17 @@ ORDER = (
 
 
 def make_console(*, stderr: bool = False) -> Console:
-    """A console that never wraps long lines (logs and CI keep one line per item)."""
-    return Console(stderr=stderr, soft_wrap=True, highlight=False)
+    """A console that never wraps long lines (logs and CI keep one line per item).
+
+    What it writes is scrubbed of every registered secret.
+    """
+    stream = scrubbed(sys.stderr if stderr else sys.stdout)
+    return Console(file=stream, soft_wrap=True, highlight=False)
+
+
+def escape(text: str) -> str:
+    """``text`` for rich markup, scrubbed of secrets first (escaping changes their form)."""
+    return escape_markup(scrub(text))
 
 
 def render_plan(plan: Plan, console: Console) -> None:

@@ -1,4 +1,9 @@
-"""How a single value is shown in any output: short, stable, secrets hidden."""
+"""How a single value is shown in any output: short, stable, secrets hidden.
+
+Masked values show as "(sensitive)"; any registered secret's clear text is cut
+out (:mod:`reconciler.scrub`) before a value is shortened, so no prefix of a
+secret survives either.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import json
 from typing import Any
 
 from reconciler.kinds.base import ABSENT
+from reconciler.scrub import scrub
 from reconciler.secrets import is_masked
 
 MAX_VALUE = 80
@@ -18,7 +24,7 @@ def show(value: Any) -> str:
         return "(absent)"
     if is_masked(value):
         return SENSITIVE
-    text = json.dumps(plain(value), sort_keys=True, default=str)
+    text = scrub(json.dumps(plain(value), sort_keys=True, default=str))
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
@@ -32,4 +38,4 @@ def plain(value: Any) -> Any:
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
-    return value
+    return scrub(value) if isinstance(value, str) else value

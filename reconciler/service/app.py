@@ -45,6 +45,7 @@ from reconciler.service.api import admin, read
 from reconciler.service.config import ServiceConfig
 from reconciler.service.controller import UnknownTenant
 from reconciler.service.runtime import Runtime, start_runtime
+from reconciler.service.scrubbing import ScrubResponses
 from reconciler.service.webhook import router as webhook_router
 
 log = logging.getLogger("reconciler.service")
@@ -90,6 +91,7 @@ def create_app(
     _install_errors(app)
     for router in (read, admin, webhook_router, *_listed_routers(), *extra_routers):
         app.include_router(router)
+    app.add_middleware(ScrubResponses)  # no answer carries a secret's clear text
     return app
 
 

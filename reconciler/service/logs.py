@@ -1,8 +1,9 @@
 """Log lines of ``serve``: text or one JSON object per line, with known secrets cut out.
 
 The API tokens, the webhook secret, the connector key and the database
-password are replaced by ``***`` in every message (a last line of defence:
-none of them is logged on purpose).
+password, and every tenant secret read so far (:mod:`reconciler.scrub`), are
+replaced by ``***`` in every message (a last line of defence: none of them is
+logged on purpose).
 """
 
 from __future__ import annotations
@@ -14,25 +15,21 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from reconciler.secrets import redact
+from reconciler.scrub import LogScrub, scrub
 
 STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
-class Scrubber(logging.Filter):
+class Scrubber(LogScrub):
     def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 4]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            record.msg = redact(record.getMessage(), self.secrets).replace("(sensitive)", "***")
-            record.args = None
-        return True
+        super().__init__(secrets, replacement="***")
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        return scrub(self._line(record))
+
+    def _line(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),

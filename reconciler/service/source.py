@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.scrub import scrub
 
 log = logging.getLogger("reconciler.service")
 
@@ -187,7 +188,7 @@ class GitSource(Source):
 
 
 def _redact(text: str) -> str:
-    """Hide a password or token written into a URL (``https://user:token@host``)."""
+    """Hide a password or token written into a URL (``https://user:token@host``), and secrets."""
     import re
 
-    return re.sub(r"(://[^/@:\s]*):[^@/\s]*@", r"\1:***@", text)
+    return scrub(re.sub(r"(://[^/@:\s]*):[^@/\s]*@", r"\1:***@", text))

@@ -35,7 +35,9 @@ These tables hold everything the reconciler remembers:
     written on apply (see :mod:`reconciler.claims`).
 
 JSON columns are JSONB on PostgreSQL (GIN-indexed by the migration) and JSON
-text on SQLite. Timestamps are stored and returned as timezone-aware UTC.
+text on SQLite. Every text and JSON column but the structural ones (keys,
+dependencies, lifecycle) is scrubbed of registered secrets as it is written
+(:mod:`reconciler.scrub`), the last line of defence behind the masks. Timestamps are stored and returned as timezone-aware UTC.
 The migration in ``migrations/versions`` creates exactly these tables; a test
 compares the two.
 """
@@ -63,6 +65,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from reconciler.scrub import scrub, scrub_data
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -75,6 +79,31 @@ NAME_LENGTH = 255
 
 JsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 """A JSON document column: JSONB on PostgreSQL; Python ``None`` is stored as SQL NULL."""
+
+
+class ScrubbedJson(TypeDecorator[Any]):
+    """A :data:`JsonDocument` whose string values are scrubbed of secrets as they are written."""
+
+    impl = JSON(none_as_null=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB(none_as_null=True))
+        return dialect.type_descriptor(JSON(none_as_null=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return scrub_data(value)
+
+
+class ScrubbedText(TypeDecorator[str]):
+    """``Text`` scrubbed of secrets as it is written (identities, errors, messages)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return scrub(value) if value is not None else None
 
 
 POSTGRES_ONLY_INDEXES = frozenset({"ix_resources_spec_gin", "ix_resources_observed_gin"})
@@ -153,11 +182,11 @@ class ResourceRow(Base):
     )
     kind: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
-    identity: Mapped[str] = mapped_column(Text, nullable=False)
-    remote_id: Mapped[str] = mapped_column(Text, nullable=False)
-    spec: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
+    identity: Mapped[str] = mapped_column(ScrubbedText, nullable=False)
+    remote_id: Mapped[str] = mapped_column(ScrubbedText, nullable=False)
+    spec: Mapped[dict[str, Any]] = mapped_column(ScrubbedJson, nullable=False)
     depends_on: Mapped[list[list[str]]] = mapped_column(JsonDocument, nullable=False)
-    observed: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
+    observed: Mapped[dict[str, Any] | None] = mapped_column(ScrubbedJson, nullable=True)
     status: Mapped[str] = mapped_column(String(32), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     lifecycle: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
@@ -187,7 +216,7 @@ class ApplyRow(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str] = mapped_column(String(32), nullable=False)
-    summary: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
+    summary: Mapped[dict[str, Any]] = mapped_column(ScrubbedJson, nullable=False)
 
     steps: Mapped[list[ApplyStepRow]] = relationship(
         back_populates="apply",
@@ -210,7 +239,7 @@ class ApplyStepRow(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
     action: Mapped[str] = mapped_column(String(32), nullable=False)
     outcome: Mapped[str] = mapped_column(String(32), nullable=False)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[str | None] = mapped_column(ScrubbedText, nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     apply: Mapped[ApplyRow] = relationship(back_populates="steps")
@@ -235,9 +264,9 @@ class IntentRow(Base):
     kind: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
     action: Mapped[str] = mapped_column(String(32), nullable=False)
-    identity: Mapped[str] = mapped_column(Text, nullable=False)
+    identity: Mapped[str] = mapped_column(ScrubbedText, nullable=False)
     idempotency_key: Mapped[str] = mapped_column(Text, nullable=False)
-    request: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
+    request: Mapped[dict[str, Any]] = mapped_column(ScrubbedJson, nullable=False)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
@@ -250,7 +279,7 @@ class LockRow(Base):
     token: Mapped[str] = mapped_column(String(64), nullable=False)
     host: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
     pid: Mapped[int] = mapped_column(Integer, nullable=False)
-    command: Mapped[str] = mapped_column(Text, nullable=False)
+    command: Mapped[str] = mapped_column(ScrubbedText, nullable=False)
     since: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
@@ -263,7 +292,7 @@ class DriftReportRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
-    report: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
+    report: Mapped[dict[str, Any]] = mapped_column(ScrubbedJson, nullable=False)
 
 
 class TenantStatusRow(Base):
@@ -275,8 +304,8 @@ class TenantStatusRow(Base):
     sync: Mapped[str] = mapped_column(String(32), nullable=False)
     health: Mapped[str] = mapped_column(String(32), nullable=False)
     commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    message: Mapped[str] = mapped_column(Text, nullable=False)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    message: Mapped[str] = mapped_column(ScrubbedText, nullable=False)
+    last_error: Mapped[str | None] = mapped_column(ScrubbedText, nullable=True)
     last_reconcile_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_apply_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     suspended: Mapped[bool] = mapped_column(Boolean, nullable=False)
@@ -299,7 +328,7 @@ class ResourceStatusRow(Base):
     name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
     sync: Mapped[str] = mapped_column(String(32), nullable=False)
     health: Mapped[str] = mapped_column(String(32), nullable=False)
-    message: Mapped[str] = mapped_column(Text, nullable=False)
+    message: Mapped[str] = mapped_column(ScrubbedText, nullable=False)
 
 
 class SavedPlanRow(Base):
@@ -316,8 +345,8 @@ class SavedPlanRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False, index=True)
     digest: Mapped[str] = mapped_column(String(64), nullable=False)
-    document: Mapped[dict[str, Any]] = mapped_column(JsonDocument, nullable=False)
-    files: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument, nullable=True)
+    document: Mapped[dict[str, Any]] = mapped_column(ScrubbedJson, nullable=False)
+    files: Mapped[dict[str, Any] | None] = mapped_column(ScrubbedJson, nullable=True)
     created_by: Mapped[str] = mapped_column(String(NAME_LENGTH), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

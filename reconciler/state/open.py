@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from reconciler.errors import StateError
+from reconciler.scrub import scrub
 from reconciler.state.db import create_state_engine, describe_database, sqlite_file
 from reconciler.state.migrate import upgrade
 
@@ -80,4 +81,4 @@ def _reason(exc: SQLAlchemyError, url: str) -> str:
 def _scrub(text: str, url: str) -> str:
     """Remove the URL's password from a message, should a driver ever echo it."""
     password = make_url(url).password
-    return text.replace(str(password), "***") if password else text
+    return scrub(text, [str(password)] if password else [], replacement="***")

@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler.kinds.base import ObservedResource, RecordedResource, ResourceKey
+from reconciler.scrub import scrub
 from reconciler.state.leases import TenantLease
 from reconciler.state.records import Intent, keys_from_json
 from reconciler.state.store import StateStore
@@ -140,10 +141,12 @@ def _lookup(intent: Intent, observed: Sequence[ObservedResource]) -> ObservedRes
     for obj in observed:
         if obj.kind != intent.key.kind:
             continue
+        # the journal keeps identities and ids scrubbed of secrets: compare those forms too
+        same = intent.identity in (obj.identity, scrub(obj.identity))
         if intent.action == "delete":
-            if obj.identity == intent.identity or (gone_id and obj.remote_id == gone_id):
+            if same or (gone_id and gone_id in (obj.remote_id, scrub(obj.remote_id))):
                 return obj
-        elif obj.identity == intent.identity and (obj.managed or intent.action == "adopt"):
+        elif same and (obj.managed or intent.action == "adopt"):
             return obj
     return None
 

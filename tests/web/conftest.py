@@ -102,7 +102,7 @@ def context(browser: Any) -> Iterator[Any]:
     # The page's Content-Security-Policy would also stop an injected script; it is bypassed
     # here so that axe-core can be injected and the escaping alone is what the XSS test sees.
     made = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    made.set_default_timeout(20_000)
+    made.set_default_timeout(40_000)  # generous: the machine may be busy
     try:
         yield made
     finally:

@@ -178,7 +178,7 @@ def test_hostile_text_is_shown_as_text(context: Any, site: Site) -> None:
     site.api.patch("/databricks/catalogs/globex-eu", json={"comment": hostile_comment})
     page.goto(site.url + "/tenants/globex/drift")
     field = page.locator('[data-drift="Tenant/globex"] tr[data-field="comment"] .after')
-    field.wait_for(timeout=20_000)
+    field.wait_for()
     assert field.inner_text() == hostile_comment
     page.goto(site.url + "/tenants/globex")
     assert HOSTILE in page.locator("main").inner_text()
