@@ -197,7 +197,7 @@ def test_sigterm_during_an_apply_exits_0_and_leaves_nothing_unresolvable(
 ) -> None:
     with running_emulator(api_key="k", faults=Faults(latency_ms=150)) as emulator:
         env = serve_env(emulator.url, "k", sqlite_url)
-        with running_serve(specs, env, tmp_path, "--grace", "2") as serve:
+        with running_serve(specs, env, tmp_path, "--grace", "5") as serve:
             wait_for("an apply under way", lambda: _posts(emulator) >= 2, 30, serve)
             serve.proc.send_signal(signal.SIGTERM)
             code = serve.proc.wait(timeout=30)
