@@ -67,10 +67,16 @@ class Placeholders:
 
 
 def pending(data: Any) -> list[RemoteIdRef]:
-    """The remote-id references still in ``data``."""
+    """The remote-id references to this tenant's kinds still in ``data``; a bundle's
+    ``${resources.pipelines.x.id}`` (a kind the reconciler does not manage, written
+    ``$${...}`` by ``import bundle``) is text the connector receives as it is."""
     found: list[RemoteIdRef] = []
     if isinstance(data, str):
-        found += [RemoteIdRef(m.group(1), m.group(2)) for m in _REMOTE.finditer(data)]
+        found += [
+            RemoteIdRef(m.group(1), m.group(2))
+            for m in _REMOTE.finditer(data)
+            if m.group(1) in KINDS_BY_COLLECTION  # others (pipelines, ...) are literal text
+        ]
     elif isinstance(data, Mapping):
         for value in data.values():
             found += pending(value)
