@@ -25,7 +25,6 @@ The tenant's secret values are cut out of every answer and error.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
@@ -33,13 +32,12 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from reconciler import actions
+from reconciler import actions, scrub
 from reconciler.actions import Target
 from reconciler.actions.targets import NOUNS
 from reconciler.document import NAME_PATTERN
 from reconciler.errors import ActionError, ConflictError, ConnectorError, NotAppliedError
 from reconciler.kinds.base import ResourceKey, TenantContext
-from reconciler.secrets import redact, secret_values
 from reconciler.service.app import PROBLEM
 from reconciler.service.auth import require_admin_forbid_read, require_read
 from reconciler.service.controller import TenantEntry
@@ -211,24 +209,6 @@ class SearchAnswer(TableAnswer):
 # ---- plumbing -----------------------------------------------------------------------------
 
 
-class Masker:
-    """Cuts a tenant's secret values (and their JSON-escaped forms) out of answers."""
-
-    def __init__(self, entry: TenantEntry | None) -> None:
-        values: set[str] = set()
-        for resource in entry.desired.resources.values() if entry else ():
-            values.update(secret_values(resource.spec, resource.cleartext))
-        self.forms = {f for v in values for f in (v, json.dumps(v)[1:-1]) if f}
-
-    def text(self, text: str) -> str:
-        return redact(text, self.forms) if self.forms else text
-
-    def model(self, answer: ModelT) -> ModelT:
-        raw = answer.model_dump_json()
-        clean = self.text(raw)
-        return answer if clean == raw else type(answer).model_validate_json(clean)
-
-
 def _entry(runtime: Runtime, tenant: str) -> TenantEntry:
     entry = runtime.controller.entries.get(tenant)
     if entry is None:
@@ -237,20 +217,21 @@ def _entry(runtime: Runtime, tenant: str) -> TenantEntry:
 
 
 @asynccontextmanager
-async def _answering(masker: Masker) -> AsyncIterator[None]:
-    """The library's and the connector's errors as problem answers, secrets cut out."""
+async def _answering() -> AsyncIterator[None]:
+    """The library's and the connector's errors as problem answers, secrets cut out (every
+    answer body is scrubbed again by :class:`reconciler.service.scrubbing.ScrubResponses`)."""
     try:
         yield
     except HTTPException as exc:
-        raise HTTPException(exc.status_code, masker.text(str(exc.detail)), exc.headers) from None
+        raise HTTPException(exc.status_code, scrub.scrub(str(exc.detail)), exc.headers) from None
     except NotAppliedError as exc:
-        raise HTTPException(404, masker.text(str(exc))) from None
+        raise HTTPException(404, scrub.scrub(str(exc))) from None
     except ActionError as exc:
-        raise HTTPException(400, masker.text(str(exc))) from None
+        raise HTTPException(400, scrub.scrub(str(exc))) from None
     except ConflictError as exc:
-        raise HTTPException(409, masker.text(_one_line(exc))) from None
+        raise HTTPException(409, scrub.scrub(_one_line(exc))) from None
     except ConnectorError as exc:
-        raise HTTPException(502, masker.text(f"the connector failed: {_one_line(exc)}")) from None
+        raise HTTPException(502, scrub.scrub(f"the connector failed: {_one_line(exc)}")) from None
 
 
 def _one_line(exc: ConnectorError) -> str:
@@ -310,8 +291,7 @@ async def start_run(
 ) -> RunModel:
     """Start a run of the job now; the answer is the run as just started."""
     request = body or RunRequest()
-    masker = Masker(runtime.controller.entries.get(tenant))
-    async with _answering(masker):
+    async with _answering():
         found = await _target(runtime, tenant, "Job", name)
         run = await actions.start_job(
             runtime.client,
@@ -319,7 +299,7 @@ async def start_run(
             request.params,
             idempotency_key=request.idempotency_key or actions.new_idempotency_key(),
         )
-    return masker.model(_run(tenant, run))
+    return _run(tenant, run)
 
 
 @router.get(
@@ -336,11 +316,10 @@ async def job_runs(
     limit: Annotated[int, Query(ge=1, le=1000, description="newest N runs")] = 20,
 ) -> RunList:
     """The job's runs, newest first, each with its tasks."""
-    masker = Masker(runtime.controller.entries.get(tenant))
-    async with _answering(masker):
+    async with _answering():
         found = await _target(runtime, tenant, "Job", name)
         runs = await actions.list_runs(runtime.client, found, limit=limit)
-    return masker.model(RunList(tenant=tenant, job=name, runs=[_run(tenant, r) for r in runs]))
+    return RunList(tenant=tenant, job=name, runs=[_run(tenant, r) for r in runs])
 
 
 @router.post(
@@ -359,12 +338,11 @@ async def cancel_run(
     named = body.tenant if body else None
     tenants = [named] if named else sorted(runtime.controller.entries)
     for tenant in tenants:
-        masker = Masker(_entry(runtime, tenant))
-        async with _answering(masker):
-            context = runtime.controller.entries[tenant].desired.context
+        async with _answering():
+            context = _entry(runtime, tenant).desired.context
             if await _owns(runtime, tenant, context, run_id):
                 run = await actions.cancel_run(runtime.client, context, run_id)
-                return masker.model(_run(tenant, run))
+                return _run(tenant, run)
     where = f"tenant {named}" if named else "the service's tenants"
     raise HTTPException(
         404, f"no run {run_id} of a job of {where}; see a job's runs with GET .../jobs/NAME/runs"
@@ -394,18 +372,15 @@ async def invoke(
     tenant: TenantName, name: ResourceName, body: InvokeRequest, runtime: RuntimeDep
 ) -> InvocationModel:
     """Wait for the serving endpoint to be READY (at most ``timeout`` s), then send the input."""
-    masker = Masker(runtime.controller.entries.get(tenant))
-    async with _answering(masker):
+    async with _answering():
         found = await _target(runtime, tenant, "ServingEndpoint", name)
         answer = await actions.invoke(runtime.client, found, body.input, timeout=body.timeout)
-    return masker.model(
-        InvocationModel(
-            tenant=tenant,
-            endpoint=answer.endpoint,
-            waited_s=round(answer.waited_s, 3),
-            predictions=answer.predictions,
-            answer=dict(answer.answer),
-        )
+    return InvocationModel(
+        tenant=tenant,
+        endpoint=answer.endpoint,
+        waited_s=round(answer.waited_s, 3),
+        predictions=answer.predictions,
+        answer=dict(answer.answer),
     )
 
 
@@ -424,13 +399,12 @@ async def query(
 ) -> QueryAnswer:
     """One read-only statement over the dataset (default: its first ``limit`` rows)."""
     request = body or QueryRequest()
-    masker = Masker(runtime.controller.entries.get(tenant))
-    async with _answering(masker):
+    async with _answering():
         if request.sql is not None:
             actions.check_read_only(request.sql)  # before anything is looked up
         found = await _target(runtime, tenant, "Dataset", name)
         result = await actions.query(runtime.client, found, request.sql, limit=request.limit)
-    return masker.model(QueryAnswer(**_table(result.to_dict(), tenant)))
+    return QueryAnswer(**_table(result.to_dict(), tenant))
 
 
 @router.post(
@@ -444,8 +418,7 @@ async def search(
     tenant: TenantName, name: ResourceName, body: SearchRequest, runtime: RuntimeDep
 ) -> SearchAnswer:
     """The ``k`` nearest rows of the vector index to ``text`` or ``vector`` (exactly one)."""
-    masker = Masker(runtime.controller.entries.get(tenant))
-    async with _answering(masker):
+    async with _answering():
         if (body.text is None) == (body.vector is None):
             raise ActionError("search needs exactly one of text or vector")
         found = await _target(runtime, tenant, "VectorIndex", name)
@@ -457,4 +430,4 @@ async def search(
             k=body.k,
             columns=body.columns,
         )
-    return masker.model(SearchAnswer(**_table(result.to_dict(), tenant)))
+    return SearchAnswer(**_table(result.to_dict(), tenant))

@@ -277,6 +277,9 @@ def test_unknown_tenants_and_resources_not_applied_are_404_saying_what_to_do(
     assert "globex" not in not_applied.text and "acme" not in not_applied.text
     started = world.call("POST", "/api/v1/tenants/initech/jobs/tps-reports/runs")
     assert started.status_code == 404
+    cancel = world.call("POST", "/api/v1/runs/1/cancel", json={"tenant": "nope"})
+    assert cancel.status_code == 404, cancel.text
+    assert "no tenant 'nope' in the source" in cancel.json()["detail"]
 
 
 def test_bad_requests_are_problem_answers(world: World) -> None:
