@@ -149,11 +149,16 @@ class Backend:
         )
 
     async def get_status(self, tenant: str) -> m.TenantStatus:
+        from reconciler.health import latest_runs
+        from reconciler.reconcile import plan_tenant
+
         with self.load(tenant) as desired:
-            plan = await self.tenant_plan(desired)
+            async with self.client() as client:
+                plan = await plan_tenant(desired, store=self.store, client=client)
+                runs = await latest_runs(client, plan)  # the job rules, as serve applies them
         history = self.store.history(tenant, limit=1)
         stored = self.store.tenant_status(tenant)
-        return tenant_status(plan, history[0] if history else None, stored)
+        return tenant_status(plan, history[0] if history else None, stored, runs)
 
     async def get_resource(self, tenant: str, kind: str, name: str) -> m.ResourceView:
         from reconciler.secrets import mask_paths, masked_paths

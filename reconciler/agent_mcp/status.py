@@ -11,11 +11,20 @@ from __future__ import annotations
 from reconciler.agent_mcp import models as m
 from reconciler.plan import TenantPlan
 from reconciler.state import ApplyRecord
-from reconciler.status import TenantStatus, resource_statuses, tenant_health, tenant_sync
+from reconciler.status import (
+    LatestRuns,
+    TenantStatus,
+    resource_statuses,
+    tenant_health,
+    tenant_sync,
+)
 
 
 def tenant_status(
-    plan: TenantPlan, last: ApplyRecord | None, stored: TenantStatus | None
+    plan: TenantPlan,
+    last: ApplyRecord | None,
+    stored: TenantStatus | None,
+    runs: LatestRuns | None = None,
 ) -> m.TenantStatus:
     from reconciler.agent_mcp.backend import apply_info
 
@@ -25,7 +34,7 @@ def tenant_status(
         for s in (last.steps if last else ())
         if s.outcome != "ok"
     }
-    statuses = resource_statuses(plan, suspended=suspended)
+    statuses = resource_statuses(plan, suspended=suspended, latest_runs=runs)
     resources = [
         m.ResourceStatus(
             kind=r.kind,

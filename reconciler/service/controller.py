@@ -32,6 +32,7 @@ from typing import Any
 
 from reconciler.apply import ApplyResult, apply_tenant
 from reconciler.errors import CircuitOpenError, ReconcilerError
+from reconciler.health import latest_runs
 from reconciler.kinds.tenant import TenantPolicy
 from reconciler.load import TenantDesired, load_tenants
 from reconciler.mcp.client import ConnectorClient
@@ -41,7 +42,6 @@ from reconciler.render.jsonout import field_document
 from reconciler.service import metrics
 from reconciler.service.breaker import CircuitBreaker
 from reconciler.service.config import ServiceConfig
-from reconciler.service.health import latest_runs
 from reconciler.service.source import Snapshot, Source
 from reconciler.skipped import missing_deletes
 from reconciler.state import StateStore

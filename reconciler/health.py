@@ -1,7 +1,7 @@
 """What the health rules need beyond the plan: each job's latest run.
 
 The connector's job object does not say how the job last ran, so after a
-reconcile the service asks ``GET /databricks/jobs/{job_id}/runs?limit=1`` for
+reconcile (serve) or for `get_status` (MCP) the reconciler asks ``GET /databricks/jobs/{job_id}/runs?limit=1`` for
 every job of the tenant that exists remotely (concurrently, at most
 :data:`CONCURRENT_LOOKUPS` at a time). A lookup that fails leaves that job's
 health to the other rules (its message says the run is unknown): a health
@@ -20,7 +20,7 @@ from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import TenantPlan
 from reconciler.status import UNKNOWN_RUN, LatestRuns
 
-log = logging.getLogger("reconciler.service")
+log = logging.getLogger("reconciler.health")
 
 CONCURRENT_LOOKUPS = 8
 
