@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -61,52 +62,42 @@ def _tenant(request: Request, runtime: Runtime, tenant: str) -> str:
     return tenant
 
 
-@router.get("/tenants/{tenant}")
-async def tenant_page(request: Request, tenant: str, runtime: RuntimeDep) -> Response:
+async def _tenant_page(
+    request: Request,
+    runtime: Runtime,
+    tenant: str,
+    what: str,
+    load: Callable[[Runtime, str], Awaitable[Any]],
+    key: str = "view",
+) -> Response:
+    """One of a tenant's own pages: ``what.html`` with ``_what.html`` as its live part."""
     try:
         session = guard.viewer(request)
         _tenant(request, runtime, tenant)
-        view = await views.tenant(runtime, tenant)
+        loaded = await load(runtime, tenant)
     except Refused as refused:
         return refused.response
     except ReconcilerError as exc:
         return guard.failure(request, exc, 503)
     return render.page(
-        request, "tenant.html", live="_tenant.html", session=session,
-        title=f"{tenant} · tenant", tenant=tenant, view=view,
+        request, f"{what}.html", live=f"_{what}.html", session=session,
+        title=f"{tenant} · {what}", tenant=tenant, **{key: loaded},
     )  # fmt: skip
+
+
+@router.get("/tenants/{tenant}")
+async def tenant_page(request: Request, tenant: str, runtime: RuntimeDep) -> Response:
+    return await _tenant_page(request, runtime, tenant, "tenant", views.tenant)
 
 
 @router.get("/tenants/{tenant}/drift")
 async def drift_page(request: Request, tenant: str, runtime: RuntimeDep) -> Response:
-    try:
-        session = guard.viewer(request)
-        _tenant(request, runtime, tenant)
-        view = await views.drift(runtime, tenant)
-    except Refused as refused:
-        return refused.response
-    except ReconcilerError as exc:
-        return guard.failure(request, exc, 503)
-    return render.page(
-        request, "drift.html", live="_drift.html", session=session,
-        title=f"{tenant} · drift", tenant=tenant, view=view,
-    )  # fmt: skip
+    return await _tenant_page(request, runtime, tenant, "drift", views.drift)
 
 
 @router.get("/tenants/{tenant}/history")
 async def history_page(request: Request, tenant: str, runtime: RuntimeDep) -> Response:
-    try:
-        session = guard.viewer(request)
-        _tenant(request, runtime, tenant)
-        applies = await views.history(runtime, tenant)
-    except Refused as refused:
-        return refused.response
-    except ReconcilerError as exc:
-        return guard.failure(request, exc, 503)
-    return render.page(
-        request, "history.html", live="_history.html", session=session,
-        title=f"{tenant} · history", tenant=tenant, applies=applies,
-    )  # fmt: skip
+    return await _tenant_page(request, runtime, tenant, "history", views.history, "applies")
 
 
 async def resource_context(
