@@ -1,8 +1,9 @@
 """What the health rules need beyond the plan: each job's latest run.
 
 The connector's job object does not say how the job last ran, so after a
-reconcile (serve) or for `get_status` (MCP) the reconciler asks ``GET /databricks/jobs/{job_id}/runs?limit=1`` for
-every job of the tenant that exists remotely (concurrently, at most
+reconcile (``serve``) and for ``get_status`` (MCP) the reconciler asks
+``GET /databricks/jobs/{job_id}/runs?limit=1`` for every job of the tenant
+that exists remotely (concurrently, at most
 :data:`CONCURRENT_LOOKUPS` at a time). A lookup that fails leaves that job's
 health to the other rules (its message says the run is unknown): a health
 detail never fails a reconcile.
