@@ -12,7 +12,6 @@ inside the functions that use them.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import re
@@ -47,6 +46,8 @@ def act(
     action: Callable[[StateStore, ConnectorClient], Awaitable[T]],
 ) -> T:
     """Open the state database and the connector, run ``action``, close both."""
+    import asyncio
+
     from reconciler.commands.common import connected
 
     async def main() -> T:

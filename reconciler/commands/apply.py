@@ -10,10 +10,8 @@ stop the whole apply before anything is sent.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, git_commit
 from reconciler.commands.plan import (
@@ -25,12 +23,12 @@ from reconciler.commands.plan import (
     report_failures,
 )
 from reconciler.errors import ReconcilerError
-from reconciler.load import TenantDesired, TenantProblems
-from reconciler.plancheck import check_plan
-from reconciler.planfile import SavedPlan, is_plan_file, load_saved_plan, recheck, verify
-from reconciler.render.markdown import render_plan_markdown
-from reconciler.render.progress import JsonDisplay, make_display, summary_lines
-from reconciler.render.text import make_console, render_plan
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from reconciler.load import TenantDesired, TenantProblems
+    from reconciler.planfile import SavedPlan
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,6 +63,10 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio  # lazy: keeps `--help` light
+
+    from reconciler.planfile import is_plan_file, load_saved_plan
+
     saved = load_saved_plan(args.path) if is_plan_file(args.path) else None
     source = saved.source if saved else args.path
     tenants, broken = load_selected(source, args.tenant, load_options(args))
@@ -87,11 +89,12 @@ async def _apply(
     Tenants that did not load or could not be planned are reported and left
     out; the others are applied, and the exit code is 1.
     """
-    from reconciler.reconcile import (  # lazy: keeps `--help` light
-        apply_plan,
-        locked_tenants,
-        plan_tenants,
-    )
+    from reconciler.plancheck import check_plan  # lazy: keeps `--help` light
+    from reconciler.planfile import recheck, verify
+    from reconciler.reconcile import apply_plan, locked_tenants, plan_tenants
+    from reconciler.render.markdown import render_plan_markdown
+    from reconciler.render.progress import JsonDisplay, make_display, summary_lines
+    from reconciler.render.text import make_console, render_plan
 
     console = make_console(stderr=args.format == "json")
     names = [t.context.name for t in tenants]

@@ -1,4 +1,10 @@
-"""What several commands share: exit codes, settings → store + client, actor, git commit."""
+"""What several commands share: exit codes, settings → store + client, actor, git commit.
+
+Import-light, as every command module: at the top only what defining the
+commands' options needs; the settings, the variables, the state and the
+connector client are imported inside the functions that use them, so that
+``reconciler --help`` does not load them.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +18,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.config import Settings
 from reconciler.errors import ReconcilerError
-from reconciler.variables import LoadOptions, parse_var_options
 
 if TYPE_CHECKING:
+    from reconciler.config import Settings
     from reconciler.mcp.client import ConnectorClient
     from reconciler.state import StateStore
+    from reconciler.variables import LoadOptions
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -41,6 +47,8 @@ def add_variable_options(parser: argparse.ArgumentParser) -> None:
 
 def load_options(args: argparse.Namespace) -> LoadOptions:
     """The target and variables given on the command line."""
+    from reconciler.variables import LoadOptions, parse_var_options  # lazy: keeps `--help` light
+
     try:
         variables = parse_var_options(getattr(args, "var", None) or [])
     except ValueError as exc:
@@ -57,6 +65,7 @@ async def connected(
     settings: Settings | None = None,
 ) -> AsyncIterator[tuple[StateStore, ConnectorClient]]:
     """The state store and the connector client, both closed on the way out."""
+    from reconciler.config import Settings  # lazy: keeps `--help` light
     from reconciler.mcp.client import ConnectorClient
     from reconciler.state import StateStore
 

@@ -7,7 +7,6 @@ Every run is kept in the state database; ``--history`` shows past runs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,14 +20,11 @@ from reconciler.commands.common import (
     load_options,
 )
 from reconciler.commands.plan import load_selected, report_failures
-from reconciler.config import Settings
 from reconciler.errors import ReconcilerError
-from reconciler.load import TenantDesired
-from reconciler.render.drift import render_drift_json, render_drift_markdown, render_drift_text
-from reconciler.render.text import make_console
 
 if TYPE_CHECKING:
     from reconciler.drift import DriftReport
+    from reconciler.load import TenantDesired
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +49,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio  # lazy: keeps `--help` light
+
+    from reconciler.render.drift import (
+        render_drift_json,
+        render_drift_markdown,
+        render_drift_text,
+    )
+    from reconciler.render.text import make_console
+
     if args.history:
         return _history(args)
     if args.path is None:
@@ -79,7 +84,8 @@ async def _drift(tenants: tuple[TenantDesired, ...]) -> list[DriftReport]:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from reconciler.state import StateStore  # lazy: keeps `--help` light
+    from reconciler.config import Settings  # lazy: keeps `--help` light
+    from reconciler.state import StateStore
 
     store = StateStore.open(Settings.from_env().database_url)
     try:

@@ -7,7 +7,6 @@ import json
 from typing import TYPE_CHECKING
 
 from reconciler.commands.common import EXIT_OK
-from reconciler.config import Settings
 
 if TYPE_CHECKING:
     from reconciler.state import ApplyRecord
@@ -22,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from reconciler.state import StateStore  # lazy: keeps `--help` light
+    from reconciler.config import Settings  # lazy: keeps `--help` light
+    from reconciler.state import StateStore
 
     with StateStore.open(Settings.from_env().database_url) as store:
         records = store.history(args.tenant, limit=args.limit)

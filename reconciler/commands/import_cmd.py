@@ -12,7 +12,6 @@ when DIR already holds one of the files.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -40,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio  # lazy: keeps `--help` light
+
     if args.source == "bundle":
         return _bundle(args)
     return asyncio.run(_remote(args))

@@ -15,9 +15,9 @@ a pipeline with read-only database credentials can run it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.commands.common import (
     EXIT_CHANGES,
@@ -29,16 +29,11 @@ from reconciler.commands.common import (
     load_options,
 )
 from reconciler.errors import PlanRefused, ReconcilerError, SpecError
-from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
-from reconciler.load import TenantDesired, TenantProblems, load_tenants
-from reconciler.plan import Plan, PlanOptions, TenantFailure
-from reconciler.plancheck import check_targets, refuse_failing
-from reconciler.planfile import save_plan
-from reconciler.render.jsonout import render_plan_json
-from reconciler.render.markdown import render_plan_markdown, split_markdown
-from reconciler.render.text import make_console, render_plan
-from reconciler.skipped import missing_deletes
-from reconciler.variables import LoadOptions
+
+if TYPE_CHECKING:
+    from reconciler.load import TenantDesired, TenantProblems
+    from reconciler.plan import Plan, PlanOptions, TenantFailure
+    from reconciler.variables import LoadOptions
 
 
 def add_plan_options(parser: argparse.ArgumentParser) -> None:
@@ -98,6 +93,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    import asyncio  # lazy: keeps `--help` light
+
+    from reconciler.plancheck import check_targets, refuse_failing
+    from reconciler.planfile import save_plan
+
     tenants, broken = load_selected(args.path, args.tenant, load_options(args))
     options = plan_options(args)
     plan = asyncio.run(_plan(tenants, options))
@@ -133,6 +133,8 @@ def load_selected(
 
     When nothing loads at all, the problems are raised as one SpecError.
     """
+    from reconciler.load import load_tenants  # lazy: keeps `--help` light
+
     result = load_tenants(path, options)
     for warning in result.warnings:
         print(warning, file=sys.stderr)
@@ -161,6 +163,8 @@ def report_failures(
 
 
 def plan_options(args: argparse.Namespace) -> PlanOptions:
+    from reconciler.plan import PlanOptions  # lazy: keeps `--help` light
+
     return PlanOptions(
         adopt=args.adopt,
         targets=frozenset(parse_address(a) for a in args.target),
@@ -171,6 +175,8 @@ def plan_options(args: argparse.Namespace) -> PlanOptions:
 
 def parse_address(text: str) -> tuple[str, str]:
     """``Job/nightly`` (or ``jobs/nightly``) → ("Job", "nightly")."""
+    from reconciler.kinds import KINDS, KINDS_BY_COLLECTION  # lazy: keeps `--help` light
+
     kind, _, name = text.partition("/")
     by_lower = {k.lower(): k for k in KINDS} | {c: k.kind for c, k in KINDS_BY_COLLECTION.items()}
     if not name or kind.lower() not in by_lower:
@@ -207,6 +213,8 @@ def refuse_missing(plan: Plan, tenants: tuple[TenantDesired, ...], *, allow_miss
     listed) may hold the documents of the resources the plan would delete or
     stop managing; ``--allow-missing`` lets the plan go on.
     """
+    from reconciler.skipped import missing_deletes  # lazy: keeps `--help` light
+
     if allow_missing:
         return
     skipped = {t.context.name: t.skipped for t in tenants}
@@ -225,6 +233,10 @@ def refuse_missing(plan: Plan, tenants: tuple[TenantDesired, ...], *, allow_miss
 
 
 def print_plan(plan: Plan, fmt: str, *, split: bool = False) -> None:
+    from reconciler.render.jsonout import render_plan_json  # lazy: keeps `--help` light
+    from reconciler.render.markdown import render_plan_markdown, split_markdown
+    from reconciler.render.text import make_console, render_plan
+
     if fmt == "json":
         print(render_plan_json(plan))
     elif fmt == "markdown" and split:

@@ -13,11 +13,10 @@ import sys
 from typing import TYPE_CHECKING
 
 from reconciler.commands.common import EXIT_ERROR, EXIT_OK
-from reconciler.config import Settings
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import ResourceKey
 
 if TYPE_CHECKING:
+    from reconciler.kinds.base import ResourceKey
     from reconciler.state import StateStore
 
 
@@ -37,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    from reconciler.state import StateStore  # lazy: keeps `--help` light
+    from reconciler.config import Settings  # lazy: keeps `--help` light
+    from reconciler.state import StateStore
 
     with StateStore.open(Settings.from_env().database_url) as store:
         handler = {"list": _list, "show": _show, "rm": _remove, "unlock": _unlock}
@@ -45,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def parse_address(text: str) -> ResourceKey:
+    from reconciler.kinds.base import ResourceKey  # lazy: keeps `--help` light
+
     parts = text.split("/")
     if len(parts) != 3 or not all(parts):
         raise ReconcilerError(

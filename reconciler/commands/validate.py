@@ -12,7 +12,6 @@ from reconciler.commands.common import (
     load_options,
 )
 from reconciler.errors import SpecError
-from reconciler.load import load_tenants
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from reconciler.load import load_tenants  # lazy: keeps `--help` light
+
     result = load_tenants(args.path, load_options(args))
     for warning in result.warnings:
         print(warning, file=sys.stderr)
