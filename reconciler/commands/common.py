@@ -9,10 +9,7 @@ connector client are imported inside the functions that use them, so that
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
-import socket
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -81,6 +78,9 @@ async def connected(
 
 def actor() -> str:
     """Who is applying: user@host."""
+    import getpass  # lazy: keeps `--help` light
+    import socket
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
@@ -90,6 +90,8 @@ def actor() -> str:
 
 def git_commit(path: Path) -> str | None:
     """The commit checked out where the spec documents live, if they are in git."""
+    import subprocess  # lazy: keeps `--help` light
+
     folder = path if path.is_dir() else path.parent
     try:
         out = subprocess.run(

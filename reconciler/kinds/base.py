@@ -13,7 +13,6 @@ The planner never sees YAML or HTTP: it compares three mappings of plain dicts
 
 from __future__ import annotations
 
-import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -275,6 +274,8 @@ async def poll_until(
 
     Returns False when ``timeout`` seconds pass first.
     """
+    import asyncio  # lazy: loading and validating documents need no event loop
+
     deadline = time.monotonic() + timeout
     interval = first
     while True:

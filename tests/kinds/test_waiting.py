@@ -83,7 +83,7 @@ async def test_poll_interval_grows_to_the_cap(monkeypatch: pytest.MonkeyPatch) -
     async def fake_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    monkeypatch.setattr("reconciler.kinds.base.asyncio.sleep", fake_sleep)
+    monkeypatch.setattr("asyncio.sleep", fake_sleep)  # poll_until imports asyncio when it runs
     calls = iter(range(12))
 
     async def check() -> bool:
