@@ -36,14 +36,11 @@ from reconciler.kinds.base import (
     etag,
 )
 from reconciler.kinds.job_form import KEYED, PAUSABLE, canonical, is_v1, to_settings, upgrade_v1
-from reconciler.kinds.job_models import PRINCIPALS, ROOT, models
+from reconciler.kinds.job_models import PRINCIPALS, JobSpecModel
 
 if TYPE_CHECKING:
     from reconciler.diff import FieldChange
     from reconciler.mcp.client import ConnectorClient
-
-JobSpec = models()[ROOT]
-"""The ``Job`` spec model (built from the SDK's ``JobSettings``)."""
 
 
 def expand_shorthands(data: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +157,7 @@ class Job(Kind):
     list_path = "/databricks/jobs"
     list_items = "jobs"
     unique_names = False  # two tenants may each have a job of one name
-    spec_model = JobSpec
+    spec_model = JobSpecModel()  # built from the SDK's ``JobSettings`` when first read
     rules = (
         FieldRule("max_concurrent_runs", Rule.SERVER_DEFAULT, "Jobs default to 1", 1),
         FieldRule("timeout_seconds", Rule.SERVER_DEFAULT, "0 means no timeout", 0),
