@@ -25,6 +25,7 @@ import re
 import threading
 import warnings
 import zoneinfo
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any, ForwardRef, Literal, Optional, Union
@@ -295,16 +296,49 @@ _OPTIONAL: dict[str, set[str]] = {
 _LEFT_OUT: dict[str, set[str]] = {ROOT: {"name"}}
 
 
-def _annotation(spec: Any) -> Any:
+def _annotation(spec: Any, built: Mapping[str, type[BaseModel]]) -> Any:
     if isinstance(spec, str):
         return {"str": str, "int": int, "float": float, "bool": bool}[spec]
     if "list" in spec:
-        return list[_annotation(spec["list"])]  # type: ignore[misc]
+        return list[_annotation(spec["list"], built)]  # type: ignore[misc]
     if "dict" in spec:
-        return dict[str, _annotation(spec["dict"])]  # type: ignore[misc]
+        return dict[str, _annotation(spec["dict"], built)]  # type: ignore[misc]
     if "enum" in spec:
         return Literal[tuple(TABLE["enums"][spec["enum"]])]
-    return ForwardRef(spec["model"])  # resolved by model_rebuild
+    return _model(spec["model"], built)
+
+
+def _model(name: str, built: Mapping[str, type[BaseModel]]) -> Any:
+    """The model called ``name``, or a reference to it when it is not built yet (it closes a
+    cycle: a ``for_each_task`` holds a task), resolved by ``model_rebuild``."""
+    return built[name] if name in built else ForwardRef(name)
+
+
+def _held(spec: Any) -> list[str]:
+    """The models a field's type holds."""
+    while isinstance(spec, dict) and ("list" in spec or "dict" in spec):
+        spec = spec.get("list") or spec.get("dict")
+    return [spec["model"]] if isinstance(spec, dict) and "model" in spec else []
+
+
+def _build_order() -> list[str]:
+    """Every model after the models its fields hold (depth first; a cycle is cut where it
+    closes), so that building each one reuses their finished schemas."""
+    order: list[str] = []
+    entered: set[str] = set()
+
+    def visit(model: str) -> None:
+        if model in entered:
+            return
+        entered.add(model)
+        for field in TABLE["models"][model]["fields"].values():
+            for held in _held(field["type"]):
+                visit(held)
+        order.append(model)
+
+    for model in TABLE["models"]:
+        visit(model)
+    return order
 
 
 def _type_doc(spec: Any) -> str:
@@ -316,10 +350,12 @@ def _type_doc(spec: Any) -> str:
     return ""
 
 
-def _field(model: str, name: str, info: dict[str, Any]) -> Any:
-    annotation = _annotation(info["type"])
+def _field(
+    model: str, name: str, info: dict[str, Any], built: Mapping[str, type[BaseModel]]
+) -> Any:
+    annotation = _annotation(info["type"], built)
     if (model, name) == ("Task", "depends_on"):
-        annotation = list[Union[str, ForwardRef("TaskDependency")]]  # type: ignore[misc]  # noqa: UP007
+        annotation = list[Union[str, _model("TaskDependency", built)]]  # type: ignore[misc]  # noqa: UP007
     extra: dict[str, Any] = {"pattern": TASK_KEY_PATTERN} if name == "task_key" else {}
     extra.update(_LIMITS.get((model, name), {}))
     description = info["doc"] or _type_doc(info["type"]) or f"Jobs API `{model}.{name}`."
@@ -347,11 +383,16 @@ class JobSpecModel:
 
 @cache
 def models() -> dict[str, type[BaseModel]]:
-    """Every Jobs model by its SDK class name (``JobSettings`` is the ``Job`` spec)."""
+    """Every Jobs model by its SDK class name (``JobSettings`` is the ``Job`` spec).
+
+    The models are built in :func:`_build_order`, so all but the two of the task cycle
+    are complete when created; ``model_rebuild`` completes those two.
+    """
     built: dict[str, type[BaseModel]] = {}
-    for model, info in TABLE["models"].items():
+    for model in _build_order():
+        info = TABLE["models"][model]
         fields = {
-            name: _field(model, name, field)
+            name: _field(model, name, field, built)
             for name, field in info["fields"].items()
             if name not in _LEFT_OUT.get(model, set())
         }
@@ -364,5 +405,5 @@ def models() -> dict[str, type[BaseModel]]:
                 **fields,
             )
     for cls in built.values():
-        cls.model_rebuild(_types_namespace=dict(built))
-    return built
+        cls.model_rebuild(_types_namespace=dict(built))  # returns at once when complete
+    return {model: built[model] for model in TABLE["models"]}
