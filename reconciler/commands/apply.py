@@ -10,12 +10,11 @@ stop the whole apply before anything is sent.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from rich.console import Console
 
-from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, git_commit
+from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, git_commit, run_async
 from reconciler.commands.plan import (
     add_plan_options,
     load_options,
@@ -73,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
             "refusing to apply without confirmation: standard input is not a terminal",
             hint="review `reconciler plan` and pass --auto-approve",
         )
-    return asyncio.run(_apply(tenants, args, saved, broken))
+    return run_async(_apply(tenants, args, saved, broken))
 
 
 async def _apply(

@@ -7,7 +7,6 @@ Every run is kept in the state database; ``--history`` shows past runs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +18,7 @@ from reconciler.commands.common import (
     add_variable_options,
     connected,
     load_options,
+    run_async,
 )
 from reconciler.commands.plan import load_selected, report_failures
 from reconciler.config import Settings
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         raise ReconcilerError("drift needs a PATH", hint="reconciler drift examples/acme")
     tenants, broken = load_selected(args.path, args.tenant, load_options(args))
     report_failures(broken)
-    reports = asyncio.run(_drift(tenants))
+    reports = run_async(_drift(tenants))
     if args.format == "json":
         print(render_drift_json(reports))
     elif args.format == "markdown":

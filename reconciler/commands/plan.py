@@ -15,7 +15,6 @@ a pipeline with read-only database credentials can run it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from reconciler.commands.common import (
     add_variable_options,
     connected,
     load_options,
+    run_async,
 )
 from reconciler.errors import PlanRefused, ReconcilerError, SpecError
 from reconciler.kinds import KINDS, KINDS_BY_COLLECTION
@@ -100,7 +100,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def run(args: argparse.Namespace) -> int:
     tenants, broken = load_selected(args.path, args.tenant, load_options(args))
     options = plan_options(args)
-    plan = asyncio.run(_plan(tenants, options))
+    plan = run_async(_plan(tenants, options))
     report_failures(broken, plan.failed)
     check_targets(plan, options)
     print_plan(plan, args.format, split=args.split)
