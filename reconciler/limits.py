@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import orjson
+
 from reconciler.yamlpos import FieldPath
 
 INT64_MIN = -(2**63)
@@ -50,6 +52,26 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def value_problems(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath, str]]:
     """Every value under ``data`` that the connector cannot carry, with what to do about it."""
+    if not _may_hold_bad_values(data):
+        return
+    yield from _value_problems(data, path)
+
+
+def _may_hold_bad_values(data: Any) -> bool:
+    """False when one JSON encoding (C code) shows ``data`` has no NUL and no integer beyond
+    64 bits; True when the walk must look (the encoding failed, or a 19-digit run or an
+    escaped NUL appears, perhaps only inside a string)."""
+    try:
+        blob = orjson.dumps(data)
+    except (TypeError, ValueError):
+        return True
+    return b"\\u0000" in blob or _LONG_DIGITS.search(blob) is not None
+
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
+def _value_problems(data: Any, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
     if isinstance(data, bool):
         return
     if isinstance(data, int):
@@ -68,7 +90,7 @@ def value_problems(data: Any, path: FieldPath = ()) -> Iterator[tuple[FieldPath,
         for key, value in data.items():
             if isinstance(key, str) and "\x00" in key:
                 yield (*path, key), "the key contains a NUL character (\\0); remove it"
-            yield from value_problems(value, (*path, key))
+            yield from _value_problems(value, (*path, key))
     elif isinstance(data, list):
         for index, item in enumerate(data):
-            yield from value_problems(item, (*path, index))
+            yield from _value_problems(item, (*path, index))

@@ -228,6 +228,7 @@ class _TenantGroup:
 def _group_by_tenant(documents: list[SourceDocument], report: Report) -> list[_TenantGroup]:
     """Assign each document to the nearest enclosing folder that holds a Tenant document."""
     groups: dict[Path, _TenantGroup] = {}
+    real = _RealPaths()
     for doc in documents:
         if doc.kind != "Tenant":
             continue
@@ -240,13 +241,13 @@ def _group_by_tenant(documents: list[SourceDocument], report: Report) -> list[_T
                 f"a second `Tenant` document in `{report.folder(root)}` "
                 f"(the first is at {first.where()}); keep one per tenant folder",
             )
-        elif _inside_its_folder(doc, root, report):
+        elif _inside_its_folder(doc, root, report, real):
             groups[root] = _TenantGroup(root, doc, [])
     for doc in documents:
         if doc.kind == "Tenant":
             continue
         group = next((groups[p] for p in doc.file.parents if p in groups), None)
-        if group is not None and not _inside_its_folder(doc, group.root, report):
+        if group is not None and not _inside_its_folder(doc, group.root, report, real):
             continue
         if group is None:
             report.add(
@@ -260,10 +261,21 @@ def _group_by_tenant(documents: list[SourceDocument], report: Report) -> list[_T
     return sorted(groups.values(), key=lambda g: g.root)
 
 
-def _inside_its_folder(doc: SourceDocument, root: Path, report: Report) -> bool:
+class _RealPaths(dict[Path, Path]):
+    """``Path.resolve`` once per path (a file holds many documents; resolving costs a
+    system call per path component)."""
+
+    def __missing__(self, path: Path) -> Path:
+        real = self[path] = path.resolve()
+        return real
+
+
+def _inside_its_folder(
+    doc: SourceDocument, root: Path, report: Report, resolved: _RealPaths
+) -> bool:
     """Whether ``doc`` (read through links, perhaps) really lives in its tenant folder."""
-    real = doc.file.resolve()
-    if real.is_relative_to(root.resolve()):
+    real = resolved[doc.file]
+    if real.is_relative_to(resolved[root]):
         return True
     message = (
         f"read through a link, this is `{report.relative(real)}`, outside the tenant folder "

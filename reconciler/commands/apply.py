@@ -13,7 +13,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, git_commit
+from reconciler.commands.common import EXIT_ERROR, EXIT_OK, actor, connected, git_commit, run_async
 from reconciler.commands.plan import (
     add_plan_options,
     load_options,
@@ -63,9 +63,7 @@ def _positive_int(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio  # lazy: keeps `--help` light
-
-    from reconciler.planfile import is_plan_file, load_saved_plan
+    from reconciler.planfile import is_plan_file, load_saved_plan  # lazy: keeps `--help` light
 
     saved = load_saved_plan(args.path) if is_plan_file(args.path) else None
     source = saved.source if saved else args.path
@@ -75,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             "refusing to apply without confirmation: standard input is not a terminal",
             hint="review `reconciler plan` and pass --auto-approve",
         )
-    return asyncio.run(_apply(tenants, args, saved, broken))
+    return run_async(_apply(tenants, args, saved, broken))
 
 
 async def _apply(

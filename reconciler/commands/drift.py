@@ -18,6 +18,7 @@ from reconciler.commands.common import (
     add_variable_options,
     connected,
     load_options,
+    run_async,
 )
 from reconciler.commands.plan import load_selected, report_failures
 from reconciler.errors import ReconcilerError
@@ -49,9 +50,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio  # lazy: keeps `--help` light
-
-    from reconciler.render.drift import (
+    from reconciler.render.drift import (  # lazy: keeps `--help` light
         render_drift_json,
         render_drift_markdown,
         render_drift_text,
@@ -64,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise ReconcilerError("drift needs a PATH", hint="reconciler drift examples/acme")
     tenants, broken = load_selected(args.path, args.tenant, load_options(args))
     report_failures(broken)
-    reports = asyncio.run(_drift(tenants))
+    reports = run_async(_drift(tenants))
     if args.format == "json":
         print(render_drift_json(reports))
     elif args.format == "markdown":

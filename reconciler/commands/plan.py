@@ -27,6 +27,7 @@ from reconciler.commands.common import (
     add_variable_options,
     connected,
     load_options,
+    run_async,
 )
 from reconciler.errors import PlanRefused, ReconcilerError, SpecError
 
@@ -93,14 +94,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio  # lazy: keeps `--help` light
-
-    from reconciler.plancheck import check_targets, refuse_failing
+    from reconciler.plancheck import check_targets, refuse_failing  # lazy: keeps `--help` light
     from reconciler.planfile import save_plan
 
     tenants, broken = load_selected(args.path, args.tenant, load_options(args))
     options = plan_options(args)
-    plan = asyncio.run(_plan(tenants, options))
+    plan = run_async(_plan(tenants, options))
     report_failures(broken, plan.failed)
     check_targets(plan, options)
     print_plan(plan, args.format, split=args.split)

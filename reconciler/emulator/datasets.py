@@ -39,7 +39,7 @@ from reconciler.emulator.common import (
     with_etag,
 )
 from reconciler.emulator.errors import already_exists, invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.paging import PageDep, page_response, paginate_owned
 from reconciler.emulator.store import Record, Store, now, public, to_ms, view
 
 router = APIRouter(tags=["datasets"])
@@ -148,9 +148,8 @@ def create_dataset(store: StoreDep, body: DatasetCreate) -> dict[str, Any]:
 
 
 @router.get("/databricks/datasets")
-def list_datasets(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    items, token = paginate_owned(store, "datasets", tenant_id, page, view)
-    return {"datasets": items, "next_page_token": token}
+def list_datasets(store: StoreDep, tenant_id: str, page: PageDep) -> Response:
+    return page_response("datasets", *paginate_owned(store, "datasets", tenant_id, page, view))
 
 
 @router.get("/databricks/datasets/{tenant_id}/{dataset_name}")

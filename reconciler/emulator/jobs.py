@@ -28,7 +28,7 @@ from reconciler.emulator.common import (
     with_etag,
 )
 from reconciler.emulator.errors import invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.paging import PageDep, page_response, paginate_owned
 from reconciler.emulator.store import Record, Store, now, to_ms, view
 
 router = APIRouter(tags=["jobs"])
@@ -99,9 +99,8 @@ def create_job(store: StoreDep, body: Annotated[dict[str, Any], JsonBody()]) -> 
 
 
 @router.get("/databricks/jobs")
-def list_jobs(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    items, token = paginate_owned(store, "jobs", tenant_id, page, view)
-    return {"jobs": items, "next_page_token": token}
+def list_jobs(store: StoreDep, tenant_id: str, page: PageDep) -> Response:
+    return page_response("jobs", *paginate_owned(store, "jobs", tenant_id, page, view))
 
 
 @router.get("/databricks/jobs/{job_id}")

@@ -32,7 +32,7 @@ from reconciler.emulator.common import (
     with_etag,
 )
 from reconciler.emulator.errors import already_exists, invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.paging import PageDep, page_response, paginate_owned
 from reconciler.emulator.store import Record, Store, now, to_ms, view
 
 router = APIRouter(tags=["notebooks"])
@@ -165,9 +165,10 @@ def create_notebook(store: StoreDep, body: NotebookCreate) -> dict[str, Any]:
 
 
 @router.get("/databricks/notebooks")
-def list_notebooks(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    items, token = paginate_owned(store, "notebooks", tenant_id, page, render_notebook)
-    return {"notebooks": items, "next_page_token": token}
+def list_notebooks(store: StoreDep, tenant_id: str, page: PageDep) -> Response:
+    return page_response(
+        "notebooks", *paginate_owned(store, "notebooks", tenant_id, page, render_notebook)
+    )
 
 
 @router.get("/databricks/notebooks/runs/{run_id}")

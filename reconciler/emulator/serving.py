@@ -37,7 +37,7 @@ from reconciler.emulator.common import (
     with_etag,
 )
 from reconciler.emulator.errors import already_exists, conflict, invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.paging import PageDep, page_response, paginate_owned
 from reconciler.emulator.store import Record, Store, now, public, to_ms, view
 
 router = APIRouter(tags=["serving-endpoints"])
@@ -250,9 +250,10 @@ def create_endpoint(store: StoreDep, body: EndpointCreate) -> dict[str, Any]:
 
 
 @router.get("/databricks/serving-endpoints")
-def list_endpoints(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    items, token = paginate_owned(store, "endpoints", tenant_id, page, render_endpoint)
-    return {"endpoints": items, "next_page_token": token}
+def list_endpoints(store: StoreDep, tenant_id: str, page: PageDep) -> Response:
+    return page_response(
+        "endpoints", *paginate_owned(store, "endpoints", tenant_id, page, render_endpoint)
+    )
 
 
 @router.get("/databricks/serving-endpoints/{name}")

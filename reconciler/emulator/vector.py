@@ -40,7 +40,7 @@ from reconciler.emulator.common import (
 )
 from reconciler.emulator.datasets import find_dataset
 from reconciler.emulator.errors import ApiError, already_exists, conflict, invalid, not_found
-from reconciler.emulator.paging import PageDep, paginate_owned
+from reconciler.emulator.paging import PageDep, page_response, paginate_owned
 from reconciler.emulator.store import Record, Store, now, view
 
 router = APIRouter(tags=["vector-indexes"])
@@ -267,11 +267,11 @@ def create_index(store: StoreDep, body: IndexCreate) -> dict[str, Any]:
 
 
 @router.get("/databricks/vector-indexes")
-def list_indexes(store: StoreDep, tenant_id: str, page: PageDep) -> dict[str, Any]:
-    items, token = paginate_owned(
-        store, "indexes", tenant_id, page, lambda r: render_index(store, r)
+def list_indexes(store: StoreDep, tenant_id: str, page: PageDep) -> Response:
+    return page_response(
+        "vector_indexes",
+        *paginate_owned(store, "indexes", tenant_id, page, lambda r: render_index(store, r)),
     )
-    return {"vector_indexes": items, "next_page_token": token}
 
 
 @router.get("/databricks/vector-indexes/{name}")

@@ -27,8 +27,10 @@ appears in reprs, logs or error messages.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
@@ -55,6 +57,8 @@ REFUSED_RETRIES = 2
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"})
 BODY_LIMIT = 300  # characters of a response body quoted in an error
+SHARD_CONNECTIONS = 4
+"""Connections per httpx client of the pool (see :class:`ConnectorClient`)."""
 
 log = logging.getLogger("reconciler.mcp")
 
@@ -64,6 +68,12 @@ REQUESTS = Counter(
 DURATION = Histogram(
     "mcp_request_duration_seconds", "Connector request duration by operation", ["operation"]
 )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context for every shard and client (building one reads the CA file)."""
+    return ssl.create_default_context()
 
 
 class Breaker(Protocol):
@@ -105,19 +115,32 @@ class ConnectorClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._secret = api_key
-        # At most one request per pooled connection is handed to httpx at a time:
-        # httpcore rescans its whole wait queue for every request, which makes
-        # hundreds of queued requests cost quadratic CPU. Waiting here is O(1).
-        self._in_flight = asyncio.Semaphore(max_connections)
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url + API_PREFIX,
-            headers={"Authorization": f"Bearer {api_key}"},
-            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
-        )
+        # The pool is split into shards of a few connections, and one request per
+        # connection is handed to httpx at a time (a free slot names its shard):
+        # httpcore rescans all its connections, and checks every idle one's socket
+        # with system calls, once per connection for every request that starts or
+        # ends, so one pool of 32 costs quadratic CPU where shards of 4 cost little.
+        shards = 1 if transport is not None else max(1, max_connections // SHARD_CONNECTIONS)
+        per_shard = -(-max_connections // shards)
+        headers = {"Authorization": f"Bearer {api_key}"}
+        timeouts = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        tls = _tls_context() if self.base_url.startswith("https:") else False
+        self._shards = [
+            httpx.AsyncClient(
+                base_url=self.base_url + API_PREFIX,
+                headers=headers,
+                timeout=timeouts,
+                limits=limits,
+                transport=transport,
+                verify=tls,
+            )
+            for _ in range(shards)
+        ]
+        self._free: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for _ in range(per_shard):
+            for shard in self._shards:
+                self._free.put_nowait(shard)
 
     def __repr__(self) -> str:
         return f"ConnectorClient({self.base_url!r})"
@@ -129,7 +152,8 @@ class ConnectorClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for shard in self._shards:
+            await shard.aclose()
 
     # ---- verbs -----------------------------------------------------------------------
 
@@ -227,14 +251,17 @@ class ConnectorClient:
         headers: dict[str, str],
         call: Call,
     ) -> httpx.Response:
-        async with self._in_flight:
+        http = await self._free.get()
+        try:
             if self.breaker is not None and not self.breaker.allow():
                 raise CircuitOpenError(
                     f"not calling the connector at {self.base_url}: {self.breaker.describe()}",
                     hint="the service tries again by itself once the connector answers",
                 )
             try:
-                response = await self._attempt(method, path, params, json, files, headers, call)
+                response = await self._attempt(
+                    http, method, path, params, json, files, headers, call
+                )
             except UnavailableError:
                 if self.breaker is not None:
                     self.breaker.record(False)
@@ -242,9 +269,12 @@ class ConnectorClient:
             if self.breaker is not None:
                 self.breaker.record(response.status_code not in RETRY_STATUSES)
             return response
+        finally:
+            self._free.put_nowait(http)
 
     async def _attempt(
         self,
+        http: httpx.AsyncClient,
         method: str,
         path: str,
         params: Mapping[str, Any] | None,
@@ -256,7 +286,7 @@ class ConnectorClient:
         started = time.perf_counter()
         status = "error"
         try:
-            response = await self._http.request(
+            response = await http.request(
                 method, path, params=params, json=json, files=files, headers=headers
             )
             status = str(response.status_code)
