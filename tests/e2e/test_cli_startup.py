@@ -76,3 +76,21 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     listed = capsys.readouterr().out
     assert all(f"\n    {name} " in listed for name in COMMANDS)
+
+
+KINDS_PROBE = """
+import json
+from reconciler.kinds import KINDS
+from reconciler.kinds.job_models import models
+built_on_import = models.cache_info().currsize
+first, again = KINDS["Job"].spec_model, type(KINDS["Job"]).spec_model
+print(json.dumps([built_on_import, models.cache_info().currsize, first is again, first.__name__]))
+"""
+
+
+@pytest.mark.slow
+def test_the_jobs_models_are_built_when_first_read_not_on_import() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", KINDS_PROBE], capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(done.stdout) == [0, 1, True, "JobSpec"]
