@@ -71,20 +71,26 @@ async def _remote(args: argparse.Namespace) -> int:
     async with connected() as (store, client):
         observed = await observe_tenant(client, context)
         recorded = list(store.read_tenant(context.name).resources.values())
-    objects = import_remote.unmanaged(observed, recorded)
-    docs, skipped = import_remote.documents(context, objects, kinds or None)
+        objects = import_remote.unmanaged(observed, recorded)
+        wanted = [o for o in objects if not kinds or o.kind in kinds]
+        sources = await import_remote.notebook_sources(client, context, wanted)
+    endpoints = frozenset(o.identity for o in observed if o.kind == "ServingEndpoint")
+    secrets = import_remote.tenant_secrets(context.name)
+    remote = import_remote.Remote(context, objects, endpoints, sources, secrets)
+    imported = import_remote.documents(remote, kinds or None)
     try:
-        written = import_remote.write(args.out, docs)
-    except FileExistsError as exc:
+        written = import_remote.write(args.out, imported)
+    except (FileExistsError, ValueError) as exc:
+        what = "already exist(s)" if isinstance(exc, FileExistsError) else "refused"
         raise ReconcilerError(
-            f"{exc} already exist(s); nothing was written", hint="choose an empty --out folder"
+            f"{exc} {what}; nothing was written", hint="choose an empty --out folder"
         ) from None
     for path in written:
         print(f"wrote {path}")
-    for reason in skipped:
+    for reason in imported.skipped:
         print(f"skipped {reason}", file=sys.stderr)
     print(
-        f"{len(written) - 1} object(s) to adopt, {len(skipped)} skipped; "
+        f"{len(imported.documents) - 1} object(s) to adopt, {len(imported.skipped)} skipped; "
         f"run `reconciler apply {args.out}` to adopt them",
         file=sys.stderr,
     )
