@@ -3,8 +3,9 @@
     reconciler import remote --tenant NAME --out DIR [--kind K] [--tenant-id ID] [--catalog C]
     reconciler import bundle PATH [--bundle-target T] --tenant NAME --out DIR
 
-writes one document per unmanaged remote object (what ``drift`` lists as
-unmanaged), each marked ``adopt: true``, plus the tenant's ``tenant.yaml``;
+writes one document per unmanaged remote object of every kind (what ``drift``
+lists as unmanaged; see :mod:`reconciler.import_remote`), each marked
+``adopt: true``, plus the tenant's ``tenant.yaml`` and each notebook's body;
 ``apply DIR`` then adopts them and the plan after is empty. Nothing is written
 when DIR already holds one of the files.
 """
@@ -80,11 +81,12 @@ async def _remote(args: argparse.Namespace) -> int:
     imported = import_remote.documents(remote, kinds or None)
     try:
         written = import_remote.write(args.out, imported)
-    except (FileExistsError, ValueError) as exc:
-        what = "already exist(s)" if isinstance(exc, FileExistsError) else "refused"
+    except FileExistsError as exc:
         raise ReconcilerError(
-            f"{exc} {what}; nothing was written", hint="choose an empty --out folder"
+            f"{exc} already exist(s); nothing was written", hint="choose an empty --out folder"
         ) from None
+    except ValueError as exc:
+        raise ReconcilerError(f"{exc}; nothing was written") from None
     for path in written:
         print(f"wrote {path}")
     for reason in imported.skipped:
