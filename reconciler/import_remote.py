@@ -23,7 +23,6 @@ reference), and a value holding one of the tenant's secrets is written as
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ from reconciler.kinds.base import (
 from reconciler.kinds.tenant import TenantNamespace, TenantSpec, tenant_namespace
 from reconciler.kinds.vector_index import HOSTED_PREFIX
 from reconciler.plan import Matcher
-from reconciler.secrets import read_secret, secret_file
+from reconciler.secrets import read_secret, secret_names
 
 if TYPE_CHECKING:
     from reconciler.mcp.client import ConnectorClient
@@ -107,18 +106,12 @@ async def notebook_sources(
 
 def tenant_secrets(tenant: str) -> dict[str, str]:
     """The tenant's secrets (name → value, 4 characters or more), registered for scrubbing."""
-    where = secret_file(tenant, "_")
-    if where is None or not where.parent.is_dir():
-        return {}
     found = {}
-    for entry in sorted(os.listdir(where.parent)):
-        try:
-            value = read_secret(tenant, entry)
-        except ValueError:  # not a secret name
-            continue
-        if value is not None and len(value) >= 4:
+    for name in secret_names(tenant):
+        value = read_secret(tenant, name)
+        if value is not None and len(value) >= scrub.MIN_LENGTH:
             scrub.register(value)
-            found[entry] = value
+            found[name] = value
     return found
 
 

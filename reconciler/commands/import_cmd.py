@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -62,10 +63,16 @@ async def _remote(args: argparse.Namespace) -> int:
     from reconciler import import_remote
     from reconciler.commands.common import connected
     from reconciler.commands.plan import parse_address
+    from reconciler.document import NAME_PATTERN
     from reconciler.kinds.base import TenantContext
     from reconciler.kinds.tenant import default_catalog
     from reconciler.reconcile import observe_tenant
 
+    if not re.match(NAME_PATTERN, args.tenant):
+        raise ReconcilerError(
+            f"--tenant {args.tenant!r} is not a valid metadata.name",
+            hint="1-63 lower-case letters, digits, - or _",
+        )
     kinds = {parse_address(f"{k}/x")[0] for k in args.kind}
     tenant_id = args.tenant_id or args.tenant
     context = TenantContext(args.tenant, tenant_id, args.catalog or default_catalog(tenant_id))

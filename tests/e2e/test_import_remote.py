@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import World
+from tests.support.secret_fixtures import PutSecret
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 TENANT = "handmade"
@@ -143,12 +144,9 @@ def _remote_ids(world: World) -> dict[str, str]:
 
 
 def test_every_kind_is_imported_adopted_with_ids_and_rows_kept(
-    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world: World, tmp_path: Path, put_secret: PutSecret
 ) -> None:
-    secrets = tmp_path / "secrets"
-    (secrets / TENANT).mkdir(parents=True)
-    (secrets / TENANT / "API_TOKEN").write_text(SECRET + "\n")
-    monkeypatch.setenv("RECONCILER_SECRETS_DIR", str(secrets))
+    put_secret(TENANT, "API_TOKEN", SECRET)
     _every_kind_by_hand(world)
     before = _remote_ids(world)
     out = tmp_path / "imported"
