@@ -54,8 +54,10 @@ def saved_inputs(options: LoadOptions) -> dict[str, Any]:
 
 
 def apply_inputs(saved: Saved | None, given: LoadOptions, plan: Path) -> LoadOptions:
-    """The load options that re-make the saved plan; refuses ``given`` ones that differ."""
-    saved = saved or {"target_env": None, "variables": {}, "environment": {}}
+    """The load options that re-make the saved plan; refuses ``given`` ones that differ.
+    A plan file written before plans kept them (no ``inputs``) is loaded with ``given``."""
+    if saved is None:
+        return given
     target, variables = saved["target_env"], saved["variables"]
     if given.target_env is not None and given.target_env != target:
         raise _differs(plan, f"--target-env {target}" if target else "no --target-env")
