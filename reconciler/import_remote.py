@@ -23,6 +23,7 @@ reference), and a value holding one of the tenant's secrets is written as
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -172,10 +173,11 @@ def _document(
         raise _Skip(f"{where}: {str(error['msg']).removeprefix('Value error, ')}") from None
     except FieldProblem as exc:
         raise _Skip(exc.message) from None
-    if kind.identity(remote.context, name, model) != obj.identity:
+    addressed = kind.identity(remote.context, name, model)
+    if addressed != obj.identity:
         raise _Skip(
-            f"a document named `{name}` would name {kind.identity(remote.context, name, model)}, "
-            "not this object (it is outside the tenant's catalog or default schema)"
+            f"a document named `{name}` would address `{addressed}`, not this object "
+            "(another catalog or schema, or `-` in a table name); rename it remotely, then import"
         )
     return name, spec
 
@@ -185,8 +187,11 @@ def _name(context: TenantContext, obj: ObservedResource, taken: set[str]) -> str
     if obj.kind == "Notebook":
         relative = obj.identity.removeprefix(f"{WORKSPACE_ROOT}{context.tenant_id}/")
         stem = re.sub(r"[^a-z0-9_]+", "-", relative.lower()).strip("-_")[:55].strip("-_")
-        stem = stem or "notebook"
-        return next(n for n in (stem, *(f"{stem}-{i}" for i in range(2, 10**6))) if n not in taken)
+        name = stem = stem or "notebook"
+        for number in itertools.count(2):
+            if name not in taken:
+                return name
+            name = f"{stem}-{number}"
     wanted = (
         obj.identity.rsplit(".", 1)[-1] if obj.kind in ("Dataset", "VectorIndex") else obj.identity
     )
