@@ -351,7 +351,8 @@ class Kind(ABC):
 
     def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
         """The ``spec`` of a document that asks for ``observed`` as it is (for ``import
-        remote``); None when the kind cannot write one yet."""
+        remote``, which checks it as ``validate`` would); None when the kind cannot write
+        one for this object."""
         return None
 
     def upgrade_recorded(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:
