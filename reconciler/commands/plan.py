@@ -98,7 +98,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
-    tenants, broken = load_selected(args.path, args.tenant, load_options(args))
+    load = load_options(args)
+    tenants, broken = load_selected(args.path, args.tenant, load)
     options = plan_options(args)
     plan = run_async(_plan(tenants, options))
     report_failures(broken, plan.failed)
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     print_plan(plan, args.format, split=args.split)
     refuse_missing(plan, tenants, allow_missing=args.allow_missing)
     if args.out:
-        save_plan(plan, args.out, source=args.path, options=options)
+        save_plan(plan, args.out, source=args.path, options=options, load=load)
         print(
             f"Saved the plan to {args.out}; apply it with `reconciler apply {args.out}`.",
             file=sys.stderr,
