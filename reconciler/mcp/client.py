@@ -57,7 +57,7 @@ REFUSED_RETRIES = 2
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"})
 BODY_LIMIT = 300  # characters of a response body quoted in an error
-SHARD_CONNECTIONS = 4
+SHARD_CONNECTIONS = 1
 """Connections per httpx client of the pool (see :class:`ConnectorClient`)."""
 
 log = logging.getLogger("reconciler.mcp")
