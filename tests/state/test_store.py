@@ -264,3 +264,15 @@ def test_tenant_lock_works_in_memory() -> None:
         pytest.raises(StateError, match="being applied"),
     ):
         store.tenant_lock("acme").__enter__()
+
+
+def test_owners_asked_for_some_identities_reads_only_those(store: StateStore) -> None:
+    acme, zeta = job(tenant="acme"), job(tenant="zeta", identity="zeta-nightly")
+    store.record_resource(start(store, "acme"), acme, action="create")
+    store.record_resource(start(store, "zeta"), zeta, action="create")
+    assert store.owners("acme", set()) == {}  # nothing asked, nothing read
+    assert store.owners("acme", {("Job", zeta.identity), ("Job", "elsewhere")}) == {
+        ("Job", zeta.identity): "zeta"
+    }
+    assert store.owners("acme", {("Notebook", zeta.identity)}) == {}  # same text, other kind
+    assert store.owners("zeta", {("Job", acme.identity)}) == {("Job", acme.identity): "acme"}
