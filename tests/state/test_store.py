@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -276,3 +278,12 @@ def test_owners_asked_for_some_identities_reads_only_those(store: StateStore) ->
     }
     assert store.owners("acme", {("Notebook", zeta.identity)}) == {}  # same text, other kind
     assert store.owners("zeta", {("Job", acme.identity)}) == {("Job", acme.identity): "acme"}
+
+
+def test_json_columns_read_what_the_standard_module_wrote() -> None:
+    from reconciler.state.db import load_json
+
+    document = {"tasks": [{"key": "a", "n": 1, "x": 0.5}], "name": "Zürich ✓", "none": None}
+    assert load_json(json.dumps(document)) == document
+    special = load_json(json.dumps({"nan": float("nan"), "inf": float("inf")}))
+    assert math.isnan(special["nan"]) and special["inf"] == float("inf")
