@@ -90,8 +90,9 @@ def baseline_bound(resources: int, latency_s: float, parallelism: int) -> float:
 
 
 def serve_bound(shape: EstateShape, tenants: int, latency_s: float) -> PlanBound:
-    """A service cycle: the plan's requests plus one runs GET per job (the job health rule)."""
+    """A service cycle: the plan's requests plus one latest-runs GET per tenant with jobs
+    (the job health rule reads every job's newest run in one request)."""
     plan = plan_bound(shape, tenants, latency_s)
-    requests = plan.requests + tenants * shape.per_kind.get("Job", 0)
+    requests = plan.requests + (tenants if shape.per_kind.get("Job", 0) else 0)
     seconds = max(requests * latency_s / plan.concurrency, plan.seconds)
     return PlanBound(requests, plan.concurrency, latency_s, seconds)

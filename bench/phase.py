@@ -31,6 +31,7 @@ from reconciler.load import TenantDesired, load_path
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import Plan
 from reconciler.reconcile import apply_plan, plan_tenants
+from reconciler.runtime import tune_gc
 from reconciler.state import StateStore
 
 ACTOR = "bench"
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", required=True, help="connector origin")
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--parallelism", type=int, default=10)
+    tune_gc()  # as the CLI does
     parser.add_argument("--cycle", action="store_true", help="plan: also apply the plan")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile here")
     args = parser.parse_args(argv)

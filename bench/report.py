@@ -289,7 +289,7 @@ def _serve_row(a: EstateShape, serve: dict[str, Any], config: dict[str, Any]) ->
         f"{serve['cycle_requests']:,} requests; first cycle with loading "
         f"{serve['first_cycle_wall_s']:.1f} s)",
         f"{wall:.2f} s",
-        f"{bound.seconds:.2f} s ({bound.requests:,} req incl. one runs GET per job x "
+        f"{bound.seconds:.2f} s ({bound.requests:,} req incl. one latest-runs GET per tenant x "
         f"{config['plan_latency_ms']:g} ms / {bound.concurrency})",
         wall / bound.seconds,
         wall <= SERVE_RATIO * bound.seconds,

@@ -14,9 +14,9 @@ counts. A cycle must change nothing: any connector write, or a tenant not
 ``Synced`` or with an error, fails the phase.
 
 The network bound of a cycle (:func:`bench.bounds.serve_bound`) is the plan's
-(one catalog GET and the list pages of each kind per tenant) plus one runs
-GET per job, which the job health rule reads (``specs/service.md``), over the
-client's 32 connections.
+(one catalog GET and the list pages of each kind per tenant) plus one
+latest-runs GET per tenant, which the job health rule reads
+(``specs/service.md``), over the client's 32 connections.
 """
 
 from __future__ import annotations

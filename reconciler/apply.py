@@ -40,7 +40,7 @@ from reconciler.kinds import KINDS
 from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import FAILING, Action, ResourceChange, TenantPlan
-from reconciler.remote_ids import fill, filled, pending
+from reconciler.remote_ids import filled, missing
 from reconciler.scrub import scrub
 from reconciler.secrets import secret_values
 from reconciler.state import StateStore
@@ -344,17 +344,18 @@ class _Runner:
     def _with_ids(self, change: ResourceChange) -> ResourceChange:
         """The change with the remote ids its spec references (``${resources.*.id}``) filled."""
         desired = change.desired
-        if desired is None or not pending(desired.spec):
+        if desired is None or not desired.templates:
             return change
+        planned = desired.spec
         desired = filled(desired, self.ids)
-        left = pending(desired.spec)
+        left = missing(desired, self.ids)
         if left:
             names = ", ".join(sorted({str(r) for r in left}))
             raise ApplyError(
                 f"{names} not known: the referenced resource does not exist remotely",
                 hint="check that the resource it names applied (see the steps above)",
             )
-        after = fill(change.after, self.ids) if change.after is not None else None
+        after = desired.spec if change.after is planned else change.after
         return replace(change, desired=desired, after=after)
 
     def _key(self, change: ResourceChange) -> str:

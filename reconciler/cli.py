@@ -35,6 +35,7 @@ from reconciler.commands import state as state_command
 from reconciler.commands.common import EXIT_ERROR
 from reconciler.emulator import cli as emulator
 from reconciler.errors import ReconcilerError, SpecError
+from reconciler.runtime import tune_gc
 from reconciler.scrub import scrub, scrubbed
 
 COMMANDS: dict[str, ModuleType] = {
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    tune_gc()
     out, err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = scrubbed(out), scrubbed(err)  # secrets never reach the terminal
     try:

@@ -6,8 +6,10 @@ overrides (``targets.T.resources``, ``targets.T.variables``; a job may exist
 only in a target), substitutes ``${var.x}``, ``${bundle.target}`` and
 ``${bundle.name}``, and turns every job into a ``Job`` document. A notebook a
 task runs from inside the bundle is copied next to the documents as a
-``Notebook`` and the task points at ``${notebooks.<name>.path}``. What cannot be
-carried over (pipelines, dashboards, apps and other resource types;
+``Notebook`` and the task points at ``${notebooks.<name>.path}``. A
+``${resources.jobs.KEY.id}`` of one of the bundle's jobs becomes a reference to
+that job's document (its id is filled at plan or apply time). What cannot be
+carried over (pipelines, dashboards, apps and other resource types; other
 ``${resources...}`` references, kept as literal strings) is reported.
 
 Bad input — broken YAML, an include that matches nothing, an undefined
@@ -32,7 +34,8 @@ from reconciler.kinds import KINDS
 from reconciler.yamlpos import FieldPath, ParsedDocument, Position, parse_documents
 
 _VAR = re.compile(r"\$\{(var\.[A-Za-z0-9_-]+|bundle\.target|bundle\.name)\}")
-_RESOURCE_REF = re.compile(r"\$\{resources\.[^}]*\}")
+_RESOURCE_REF = re.compile(r"\$\{(resources\.[^}]*)\}")
+_OUR_JOB_ID = re.compile(r"\$\{resources\.jobs\.[a-z0-9_-]+\.id\}")
 NOTEBOOK_LANGUAGES = {".py": "python", ".sql": "sql", ".scala": "scala", ".r": "r"}
 
 
@@ -130,6 +133,8 @@ def read_bundle(root: Path, *, target: str | None, tenant: str) -> BundleImport:
     for name, job in ((target_doc.get("resources") or {}).get("jobs") or {}).items():
         jobs[name] = (_merge(jobs.get(name, ({}, main))[0], job), jobs.get(name, ({}, main))[1])
     result.documents["tenant.yaml"] = _document("Tenant", tenant, {})
+    for key in jobs:  # ${resources.jobs.KEY.id} of a job of the bundle: a reference to it
+        values[f"resources.jobs.{key}.id"] = f"${{resources.jobs.{_job_name(key)}.id}}"
     for name, (job, file) in jobs.items():
         spec = _substitute(job, values, file, ("resources", "jobs", name), result.report)
         _job_documents(root, file, name, spec, result)
@@ -148,9 +153,11 @@ def _substitute(
     for ref in re.findall(r"\$\{(var\.[A-Za-z0-9_-]+)\}", node):
         if ref not in values or values[ref] is None:
             raise BundleError(f"{file.at(where)}: undefined variable `{ref}` in `{node}`")
-    if _RESOURCE_REF.search(node):
+    if any(m.group(1) not in values for m in _RESOURCE_REF.finditer(node)):
         report.append(f"{file.at(where)}: `{node}` kept as a literal string")
-        node = _RESOURCE_REF.sub(lambda m: "$" + m.group(0), node)  # `$${` is a literal `${`
+    node = _RESOURCE_REF.sub(  # `$${` is a literal `${`
+        lambda m: values.get(m.group(1), "$" + m.group(0)), node
+    )
     whole = _VAR.fullmatch(node)
     if whole:
         return values[whole.group(1)]
@@ -161,7 +168,7 @@ def _job_documents(
     root: Path, file: _File, key: str, job: dict[str, Any], out: BundleImport
 ) -> None:
     where = ("resources", "jobs", key)
-    name = key.lower().replace("_", "-")
+    name = _job_name(key)
     if not re.match(NAME_PATTERN, name):
         raise BundleError(f"{file.at(where)}: job key `{key}` cannot be a document name")
     spec = {k: v for k, v in job.items() if k not in ("name",)}
@@ -172,7 +179,7 @@ def _job_documents(
         if isinstance(notebook, dict) and isinstance(notebook.get("notebook_path"), str):
             _notebook(root, file, (*where, "tasks", i), notebook, out)
     try:
-        KINDS["Job"].spec_model.model_validate(spec)
+        KINDS["Job"].spec_model.model_validate(_with_stand_ins(spec))
     except ValidationError as exc:
         error = exc.errors()[0]
         loc = tuple(p for p in error["loc"] if isinstance(p, int | str))
@@ -182,6 +189,21 @@ def _job_documents(
             f"{file.at((*where, *loc))}: job `{key}` {field_path}: {message}"
         ) from None
     out.documents[f"jobs/{name}.yaml"] = _document("Job", name, spec)
+
+
+def _job_name(key: str) -> str:
+    """The document name of the bundle's job ``key``."""
+    return key.lower().replace("_", "-")
+
+
+def _with_stand_ins(node: Any) -> Any:
+    """``node`` with each whole ``${resources.jobs.X.id}`` as a number, to validate it as the
+    loader does (the id is known only at plan or apply time)."""
+    if isinstance(node, dict):
+        return {k: _with_stand_ins(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_with_stand_ins(v) for v in node]
+    return 1 if isinstance(node, str) and _OUR_JOB_ID.fullmatch(node) else node
 
 
 def _notebook(

@@ -4,34 +4,82 @@ The objects are those ``drift`` lists as unmanaged: observed in the tenant but
 claimed by no record of the state database. Each becomes a document whose
 spec asks for the object exactly as it is, with ``adopt: true``, so the next
 ``apply`` adopts it (no conflict, same remote id) and the plan after is empty.
-A kind that cannot write such a document yet, or an object whose remote name
-is not a valid ``metadata.name``, is reported as skipped with the reason.
+Every kind's :meth:`~reconciler.kinds.base.Kind.document_spec` says what its
+document holds; a notebook's body goes to ``notebooks/<name>.<py|sql|scala|r>``.
+
+Names: a notebook is addressed by its ``path``, so its document name is made
+from the path (lower-cased, other characters as ``-``, ``-2``... when taken).
+For the other kinds the name *is* the remote name (a job's or an endpoint's
+name, a table's or an index's last part), so an object whose name is not a
+valid ``metadata.name``, or that the name would not address exactly (another
+catalog or schema), or whose name another object of its kind took already, is
+skipped with the reason. Every document is validated and checked against the
+tenant's namespace as ``validate`` would; what fails is skipped, not written.
+
+Values are written as data: ``${`` becomes ``$${`` (a literal, never a
+reference), and a value holding one of the tenant's secrets is written as
+``${secret:NAME}``, so no secret is ever written to a file.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+from pydantic import ValidationError
 
+from reconciler import scrub
 from reconciler.document import API_VERSION, NAME_PATTERN
+from reconciler.import_bundle import NOTEBOOK_LANGUAGES
 from reconciler.kinds import KINDS
-from reconciler.kinds.base import ObservedResource, RecordedResource, TenantContext
+from reconciler.kinds.base import (
+    WORKSPACE_ROOT,
+    FieldProblem,
+    Namespace,
+    ObservedResource,
+    RecordedResource,
+    TenantContext,
+)
+from reconciler.kinds.tenant import TenantNamespace, TenantSpec, tenant_namespace
+from reconciler.kinds.vector_index import HOSTED_PREFIX
 from reconciler.plan import Matcher
+from reconciler.secrets import read_secret, secret_names
+
+if TYPE_CHECKING:
+    from reconciler.mcp.client import ConnectorClient
 
 HEADER = "# Written by `reconciler import remote`: adopted by the next apply.\n"
+SUFFIXES = {language: suffix for suffix, language in NOTEBOOK_LANGUAGES.items()}
+"""Notebook language → the extension of the file its body is written to."""
 
 
 @dataclass(frozen=True)
-class Imported:
-    """What one import wrote, and what it left out (and why)."""
+class Remote:
+    """What one import starts from: the tenant's unmanaged objects and what they need."""
 
-    written: tuple[Path, ...]
-    skipped: tuple[str, ...]
+    context: TenantContext
+    objects: Sequence[ObservedResource]  # unmanaged, in kind order
+    endpoints: frozenset[str] = frozenset()  # every serving endpoint the tenant has
+    sources: Mapping[str, str] = field(default_factory=dict)  # notebook path → body
+    secrets: Mapping[str, str] = field(default_factory=dict)  # the tenant's: name → value
+
+
+@dataclass
+class Imported:
+    """The documents and notebook files to write (relative paths), and what was left out."""
+
+    documents: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+class _Skip(Exception):
+    """Why one object gets no document."""
 
 
 def unmanaged(
@@ -44,32 +92,143 @@ def unmanaged(
     return matcher.leftover()
 
 
-def documents(
-    context: TenantContext, objects: Sequence[ObservedResource], kinds: set[str] | None = None
-) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
-    """(file name, document) for each importable object, and the skipped ones in words."""
-    written: list[tuple[str, dict[str, Any]]] = []
-    skipped: list[str] = []
-    tenant_doc: dict[str, Any] = {"tenantId": context.tenant_id, "catalog": context.catalog}
+async def notebook_sources(
+    client: ConnectorClient, context: TenantContext, objects: Sequence[ObservedResource]
+) -> dict[str, str]:
+    """The body of every notebook among ``objects`` (lists never carry it), by path."""
+    kind, sources = KINDS["Notebook"], {}
     for obj in objects:
+        if obj.kind == "Notebook":
+            path, params = kind.object_path(context, obj.identity, obj.remote_id)
+            raw = await client.get(path, params=params)
+            sources[obj.identity] = str((raw or {}).get("content") or "")
+    return sources
+
+
+def tenant_secrets(tenant: str) -> dict[str, str]:
+    """The tenant's secrets (name → value, 4 characters or more), registered for scrubbing."""
+    found = {}
+    for name in secret_names(tenant):
+        value = read_secret(tenant, name)
+        if value is not None and len(value) >= scrub.MIN_LENGTH:
+            scrub.register(value)
+            found[name] = value
+    return found
+
+
+def documents(remote: Remote, kinds: set[str] | None = None) -> Imported:
+    """The documents for ``remote``'s objects (of ``kinds``; the Tenant always), and the
+    objects skipped, each with its reason."""
+    context, result = remote.context, Imported()
+    namespace = tenant_namespace(
+        context, TenantSpec(namespace=TenantNamespace(endpoints=tuple(sorted(remote.endpoints))))
+    )
+    tenant: dict[str, Any] = {"tenantId": context.tenant_id, "catalog": context.catalog}
+    taken: dict[str, set[str]] = {kind: set() for kind in KINDS}
+    for obj in remote.objects:
+        if obj.kind == "Tenant":
+            tenant.update(KINDS["Tenant"].document_spec(obj) or {}, adopt=True)
+            continue
         if kinds and obj.kind not in kinds:
             continue
-        spec = KINDS[obj.kind].document_spec(obj)
-        if obj.kind == "Tenant" and spec is not None:
-            tenant_doc = {"tenantId": context.tenant_id, **spec, "adopt": True}
+        try:
+            name, spec = _document(remote, namespace, obj, taken[obj.kind])
+        except _Skip as exc:
+            result.skipped.append(f"{obj.kind} `{obj.identity}`: {exc}")
             continue
-        name = obj.identity
-        if spec is None:
-            skipped.append(f"{obj.kind} `{obj.identity}`: importing this kind is not supported yet")
-        elif not re.match(NAME_PATTERN, name):
-            skipped.append(
-                f"{obj.kind} `{name}`: its name is not a valid metadata.name "
-                "(1-63 lower-case letters, digits, - or _); rename it remotely, then import"
-            )
-        else:
-            written.append((f"{obj.kind.lower()}s/{name}.yaml", _doc(obj.kind, name, spec)))
-    written.insert(0, ("tenant.yaml", _doc("Tenant", context.name, tenant_doc)))
-    return written, skipped
+        taken[obj.kind].add(name)
+        if obj.kind == "Notebook":
+            result.files[spec["source"]] = remote.sources.get(obj.identity, "")
+        spec = _as_data(spec, remote.secrets)
+        folder = KINDS[obj.kind].collection
+        result.documents.append((f"{folder}/{name}.yaml", _doc(obj.kind, name, spec)))
+    outside = _endpoints_outside(namespace, result.documents)
+    if outside:
+        tenant["namespace"] = {"endpoints": outside}
+    result.documents.insert(0, ("tenant.yaml", _doc("Tenant", context.name, tenant)))
+    return result
+
+
+def _document(
+    remote: Remote, namespace: Namespace, obj: ObservedResource, taken: set[str]
+) -> tuple[str, dict[str, Any]]:
+    """(document name, spec) of one object, checked as ``validate`` checks it."""
+    kind = KINDS[obj.kind]
+    spec = kind.document_spec(obj)
+    if spec is None:
+        raise _Skip("importing this kind (or this shape of it) is not supported")
+    name = _name(remote.context, obj, taken)
+    if obj.kind == "Notebook":
+        spec["source"] = f"notebooks/{name}{SUFFIXES.get(spec['language'], '.txt')}"
+        body = remote.sources.get(obj.identity, "")
+        held = [n for n, v in remote.secrets.items() if v in body]
+        if held:
+            raise _Skip(f"its body holds the value of secret `{held[0]}`; import it by hand")
+    try:
+        model = kind.spec_model.model_validate(spec)
+        kind.check_namespace(namespace, obj.identity, model, {})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise _Skip(f"{where}: {str(error['msg']).removeprefix('Value error, ')}") from None
+    except FieldProblem as exc:
+        raise _Skip(exc.message) from None
+    addressed = kind.identity(remote.context, name, model)
+    if addressed != obj.identity:
+        raise _Skip(
+            f"a document named `{name}` would address `{addressed}`, not this object "
+            "(another catalog or schema, or `-` in a table name); rename it remotely, then import"
+        )
+    return name, spec
+
+
+def _name(context: TenantContext, obj: ObservedResource, taken: set[str]) -> str:
+    """The document name: made from a notebook's path, else the object's own name."""
+    if obj.kind == "Notebook":
+        relative = obj.identity.removeprefix(f"{WORKSPACE_ROOT}{context.tenant_id}/")
+        stem = re.sub(r"[^a-z0-9_]+", "-", relative.lower()).strip("-_")[:55].strip("-_")
+        name = stem = stem or "notebook"
+        for number in itertools.count(2):
+            if name not in taken:
+                return name
+            name = f"{stem}-{number}"
+    wanted = (
+        obj.identity.rsplit(".", 1)[-1] if obj.kind in ("Dataset", "VectorIndex") else obj.identity
+    )
+    if not re.match(NAME_PATTERN, wanted):
+        raise _Skip(
+            "its name is not a valid metadata.name (1-63 lower-case letters, digits, - or _) "
+            "and is what addresses it remotely; rename it remotely, then import"
+        )
+    if wanted in taken:
+        raise _Skip(f"another {obj.kind} is imported as `{wanted}` already; rename one remotely")
+    return wanted
+
+
+def _as_data(value: Any, secrets: Mapping[str, str]) -> Any:
+    """``value`` as document text: ``${`` escaped as ``$${``, secrets as ``${secret:NAME}``."""
+    if isinstance(value, str):
+        text = value.replace("${", "$${")
+        for name, secret in secrets.items():
+            text = text.replace(secret.replace("${", "$${"), f"${{secret:{name}}}")
+        return text
+    if isinstance(value, Mapping):
+        return {key: _as_data(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_data(item, secrets) for item in value]
+    return value
+
+
+def _endpoints_outside(namespace: Namespace, docs: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Endpoints the documents name outside the tenant's prefix (for ``namespace.endpoints``)."""
+    named = set()
+    for _, doc in docs:
+        if doc["kind"] == "ServingEndpoint":
+            named.add(doc["metadata"]["name"])
+        if doc["kind"] == "VectorIndex" and doc["spec"]["embedding"].get("model_endpoint"):
+            named.add(doc["spec"]["embedding"]["model_endpoint"])
+    prefix = namespace.endpoint_prefix
+    return sorted(n for n in named if not n.startswith((prefix, HOSTED_PREFIX)))
 
 
 def _doc(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -77,13 +236,20 @@ def _doc(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name}, "spec": body}
 
 
-def write(out: Path, docs: list[tuple[str, dict[str, Any]]]) -> tuple[Path, ...]:
-    """Write every document under ``out``; refuse to overwrite a file that exists."""
-    targets = [out / rel for rel, _ in docs]
-    existing = [str(t) for t in targets if t.exists()]
+def write(out: Path, imported: Imported) -> tuple[Path, ...]:
+    """Write every document and notebook file under ``out``; refuse to overwrite a file
+    that exists, or to write anywhere but under ``out``."""
+    root = out.resolve()
+    texts = {rel: HEADER + yaml.safe_dump(doc, sort_keys=False) for rel, doc in imported.documents}
+    texts.update(imported.files)
+    targets = {rel: out / rel for rel in texts}
+    outside = [str(t) for t in targets.values() if not t.resolve().is_relative_to(root)]
+    if outside:
+        raise ValueError(f"{', '.join(outside)} would be outside {out}")
+    existing = [str(t) for t in targets.values() if t.exists() or t.is_symlink()]
     if existing:
         raise FileExistsError(", ".join(existing))
-    for target, (_, doc) in zip(targets, docs, strict=True):
+    for rel, target in targets.items():
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(HEADER + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-    return tuple(targets)
+        target.write_text(texts[rel], encoding="utf-8")
+    return tuple(targets.values())

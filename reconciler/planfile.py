@@ -8,6 +8,9 @@ touched object's fingerprint changed, or the plan itself would now differ;
 then, just before each resource's first call, it reads the object once more
 and refuses that step if it moved in the meantime.
 
+It also keeps the ``--target-env`` and variable values it was made with
+(:mod:`reconciler.planvars`), so applying it loads the documents the same way.
+
 The file holds no secret: specs are masked exactly as in every other output,
 and every string of the document is scrubbed of the secrets read in this run
 (identities and references built from a secret included).
@@ -27,11 +30,13 @@ from reconciler import __version__
 from reconciler.errors import ReconcilerError, StalePlanError
 from reconciler.kinds import KINDS
 from reconciler.plan import Plan, PlanOptions, ResourceChange, fingerprint
+from reconciler.planvars import saved_inputs
 from reconciler.render.jsonout import plan_document
 from reconciler.scrub import scrub_data
 
 if TYPE_CHECKING:  # the CLI's start does not import httpx
     from reconciler.mcp.client import ConnectorClient
+    from reconciler.variables import LoadOptions
 
 PLAN_FILE_FORMAT = "agentprovision-plan"
 PLAN_FILE_VERSION = 1
@@ -50,6 +55,7 @@ class SavedPlan:
     options: PlanOptions
     serials: dict[str, int]
     changes: dict[str, dict[str, SavedChange]]  # tenant → address → change
+    inputs: Mapping[str, Any] | None = None  # target and variables (reconciler.planvars)
 
 
 def digest(value: Any) -> str | None:
@@ -59,9 +65,19 @@ def digest(value: Any) -> str | None:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def save_plan(plan: Plan, path: Path, *, source: Path, options: PlanOptions) -> None:
-    """Write the plan file (atomically)."""
-    document = scrub_data(plan_file_document(plan, source=str(source), options=options))
+def save_plan(
+    plan: Plan,
+    path: Path,
+    *,
+    source: Path,
+    options: PlanOptions,
+    load: LoadOptions | None = None,
+) -> None:
+    """Write the plan file (atomically), with the target and variables it was made with."""
+    document = plan_file_document(plan, source=str(source), options=options)
+    if load is not None:
+        document["inputs"] = saved_inputs(load)
+    document = scrub_data(document)
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     temporary.replace(path)
@@ -141,6 +157,7 @@ def saved_plan_from_document(data: Mapping[str, Any]) -> SavedPlan:
             replace=frozenset(tuple(t.split("/", 1)) for t in options["replace"]),  # type: ignore[misc]
         ),
         serials={name: t["serial"] for name, t in data["tenants"].items()},
+        inputs=data.get("inputs"),
         changes={
             name: {addr: SavedChange(**c) for addr, c in t["changes"].items()}
             for name, t in data["tenants"].items()

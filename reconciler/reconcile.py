@@ -45,6 +45,7 @@ from reconciler.mcp.client import ConnectorClient
 from reconciler.observecheck import missing_notebooks, refused_uploads
 from reconciler.plan import Plan, PlanOptions, TenantFailure, TenantPlan, build_plan
 from reconciler.remote_ids import with_known_ids
+from reconciler.scrub import scrub
 from reconciler.state import StateStore
 from reconciler.state.leases import TenantLease
 from reconciler.state.recovery import resolve_open_intents, settled_records
@@ -118,7 +119,13 @@ async def plan_tenant(
             log.warning("tenant %s: settled %d open intent(s)", name, resolved)
     snapshot = await asyncio.to_thread(store.read_tenant, name)
     recorded = snapshot.resources
-    foreign = await asyncio.to_thread(store.owners, name)
+    unrecorded = {
+        (key.kind, identity)
+        for key, resource in tenant.resources.items()
+        if key not in recorded
+        for identity in (resource.identity, scrub(resource.identity))
+    }  # only what the tenant does not record can be another tenant's (see plan.py)
+    foreign = await asyncio.to_thread(store.owners, name, unrecorded)
     if not settle:
         intents = await asyncio.to_thread(store.open_intents, name)
         recorded = settled_records(intents, observed, recorded) if intents else recorded

@@ -10,6 +10,11 @@ so a plan compares real ids; when a step is applied, also those of the steps
 of the same apply that created the referenced resources (dependency order
 makes sure they answered first). A whole-string reference becomes the id
 itself (an integer when it is one), one inside a longer string its text.
+
+Which strings hold real references is carried on the desired resource
+(``DesiredResource.templates``), not read back from the text: a literal
+``$${resources.jobs.x.id}`` is the text ``${resources.jobs.x.id}`` in the spec,
+and stays that text, never an id.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 from reconciler.kinds import KINDS_BY_COLLECTION
 from reconciler.kinds.base import DesiredResource, ObservedResource, RecordedResource, ResourceKey
 from reconciler.refs import RemoteIdRef
+from reconciler.secrets import MASK_PREFIX
 
 STAND_IN_BASE = 9_000_000_000_000_000_000
 """Stand-ins are integers from here (below int64's limit; no real id is this large)."""
@@ -30,6 +36,11 @@ _REMOTE = re.compile(r"(?<!\$)\$\{\s*resources\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]
 
 Ids = Mapping[tuple[str, str], str]
 """(kind, name) → remote id."""
+
+
+Template = tuple[tuple[str | int, ...], str]
+"""(path in the spec, the string there with each real reference as ``${...}`` and each
+literal ``${`` as ``$${``): what :func:`filled` fills, so a literal is never taken for one."""
 
 
 class Placeholders:
@@ -65,42 +76,56 @@ class Placeholders:
             return [self.restore(item) for item in data]
         return data
 
+    def templates(self, data: Any, path: tuple[str | int, ...] = ()) -> list[Template]:
+        """A :data:`Template` for every value of ``data`` that holds a stand-in."""
+        if not self._refs or isinstance(data, bool):
+            return []
+        if isinstance(data, int):
+            ref = self._refs.get(data)
+            return [(path, str(ref))] if ref is not None else []
+        if isinstance(data, str):
+            if not any(str(number) in data for number in self._refs):
+                return []
+            text = data.replace("${", "$${")
+            for number, ref in self._refs.items():
+                text = text.replace(str(number), str(ref))
+            return [(path, text)]
+        if isinstance(data, Mapping):
+            return [t for key, value in data.items() for t in self.templates(value, (*path, key))]
+        if isinstance(data, list):
+            return [t for i, item in enumerate(data) for t in self.templates(item, (*path, i))]
+        return []
 
-def pending(data: Any) -> list[RemoteIdRef]:
-    """The remote-id references to this tenant's kinds still in ``data``; a bundle's
-    ``${resources.pipelines.x.id}`` (a kind the reconciler does not manage, written
-    ``$${...}`` by ``import bundle``) is text the connector receives as it is."""
-    found: list[RemoteIdRef] = []
-    if isinstance(data, str):
-        found += [
-            RemoteIdRef(m.group(1), m.group(2))
-            for m in _REMOTE.finditer(data)
-            if m.group(1) in KINDS_BY_COLLECTION  # others (pipelines, ...) are literal text
-        ]
-    elif isinstance(data, Mapping):
-        for value in data.values():
-            found += pending(value)
-    elif isinstance(data, list):
-        for item in data:
-            found += pending(item)
-    return found
+
+def references(resource: DesiredResource) -> list[RemoteIdRef]:
+    """The remote-id references written as such in the resource's documents (never the
+    literal ``$${resources...}`` text, nor kinds the reconciler does not manage)."""
+    return [
+        RemoteIdRef(m.group(1), m.group(2))
+        for _, template in resource.templates
+        for m in _REMOTE.finditer(template)
+        if m.group(1) in KINDS_BY_COLLECTION
+    ]
 
 
-def fill(data: Any, ids: Ids) -> Any:
-    """``data`` with the remote-id references whose ids are known substituted."""
-    if isinstance(data, str):
-        whole = _REMOTE.fullmatch(data)
-        if whole is not None:
-            known = _id(whole, ids)
-            if known is None:
-                return data
-            return int(known) if known.isdigit() else known
-        return _REMOTE.sub(lambda m: _id(m, ids) or m.group(0), data)
-    if isinstance(data, Mapping):
-        return {key: fill(value, ids) for key, value in data.items()}
-    if isinstance(data, list):
-        return [fill(item, ids) for item in data]
-    return data
+def missing(resource: DesiredResource, ids: Ids) -> list[RemoteIdRef]:
+    """The references of ``resource`` whose ids ``ids`` does not know."""
+    return [
+        ref
+        for ref in references(resource)
+        if (KINDS_BY_COLLECTION[ref.collection].kind, ref.name) not in ids
+    ]
+
+
+def fill(template: str, ids: Ids) -> Any:
+    """The value of a template with the known ids in place and literals unescaped."""
+    whole = _REMOTE.fullmatch(template)
+    if whole is not None:
+        known = _id(whole, ids)
+        if known is None:
+            return template
+        return int(known) if known.isdigit() else known
+    return _REMOTE.sub(lambda m: _id(m, ids) or m.group(0), template).replace("$${", "${")
 
 
 def _id(match: re.Match[str], ids: Ids) -> str | None:
@@ -110,10 +135,33 @@ def _id(match: re.Match[str], ids: Ids) -> str | None:
 
 def filled(resource: DesiredResource, ids: Ids) -> DesiredResource:
     """The resource with the known ids in its spec (itself when it has no such reference)."""
-    if not pending(resource.spec):
+    if not resource.templates:
         return resource
-    cleartext = fill(resource.cleartext, ids) if resource.cleartext is not None else None
-    return replace(resource, spec=fill(resource.spec, ids), cleartext=cleartext)
+    spec, cleartext = resource.spec, resource.cleartext
+    for path, template in resource.templates:
+        value = fill(template, ids)
+        if not str(_at(spec, path)).startswith(MASK_PREFIX):  # a secret's field stays masked
+            spec = _put(spec, path, value)
+        if cleartext is not None:
+            cleartext = _put(cleartext, path, value)
+    return replace(resource, spec=spec, cleartext=cleartext)
+
+
+def _at(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _put(data: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    """A copy of ``data`` with ``value`` at ``path`` (copied along the path only)."""
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, list):
+        assert isinstance(head, int)
+        return [*data[:head], _put(data[head], rest, value), *data[head + 1 :]]
+    return {**data, head: _put(data[head], rest, value)}
 
 
 def known_ids(
@@ -137,7 +185,7 @@ def with_known_ids(
     observed: Iterable[ObservedResource],
 ) -> Mapping[ResourceKey, DesiredResource]:
     """The desired resources with every remote id known now substituted."""
-    if not any(pending(r.spec) for r in desired.values()):
+    if not any(r.templates for r in desired.values()):
         return desired
     ids = known_ids(desired, recorded, observed)
     return {key: filled(resource, ids) for key, resource in desired.items()}

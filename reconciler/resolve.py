@@ -195,6 +195,7 @@ class TenantResolver:
             entry.attributes = kind.attributes(self.context, name, model.spec)
             identity = kind.identity(self.context, name, model.spec)
             normalized, blobs = kind.normalize(self.context, name, model.spec, self.read_file)
+            templates = tuple(entry.placeholders.templates(normalized))
             normalized = entry.placeholders.restore(normalized)
             entry.attributes = entry.placeholders.restore(entry.attributes)
             kind.check_related(normalized, self.resources.values())
@@ -235,6 +236,7 @@ class TenantResolver:
             labels=dict(model.metadata.labels),
             lifecycle=lifecycle,
             sensitive=sensitive,
+            templates=templates,
         )
 
     def _check_namespace(

@@ -59,6 +59,17 @@ def read_secret(tenant: str, name: str, env: Mapping[str, str] | None = None) ->
     return text or None
 
 
+def secret_names(tenant: str, env: Mapping[str, str] | None = None) -> list[str]:
+    """The names of the tenant's secrets (the files of its folder that a secret may be
+    named after), sorted; none when the secrets directory is not configured."""
+    try:
+        path = secret_file(tenant, "_", env)
+        entries = os.listdir(path.parent) if path is not None else []
+    except (ValueError, OSError):  # a name no tenant folder has, or no folder
+        return []
+    return sorted(e for e in entries if _SECRET_NAME.match(e))
+
+
 def missing_secret_hint(tenant: str, name: str, env: Mapping[str, str] | None = None) -> str:
     """What to do about a secret that cannot be read (for a located error)."""
     path = secret_file(tenant, name, env)

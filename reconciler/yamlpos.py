@@ -44,24 +44,41 @@ class Position:
 
 @dataclass(frozen=True)
 class ParsedDocument:
-    """One YAML document: its plain data and where each of its parts was written."""
+    """One YAML document: its plain data and where each of its parts was written.
+
+    Documents built by libyaml's fast path leave their position tables unbuilt
+    (``values`` is None) and keep their file's text instead: positions are
+    asked for only to report a problem, so the tables are made then, by
+    composing the text again, rather than for every field of every document
+    (they took more memory than the data itself).
+    """
 
     index: int  # 0-based position of the document in its file
     data: Any
     start: Position
-    values: dict[FieldPath, Written] = field(default_factory=dict)
+    values: dict[FieldPath, Written] | None = field(default_factory=dict)
     keys: dict[FieldPath, Written] = field(default_factory=dict)
     duplicate_keys: tuple[tuple[FieldPath, Position, Position], ...] = ()
+    source: str | None = field(default=None, repr=False, compare=False)
 
     def value_position(self, path: FieldPath) -> Position:
         """Where the value at ``path`` starts, or its nearest written parent."""
-        return self._nearest(self.values, path)
+        return self._nearest(self._tables()[0], path)
 
     def key_position(self, path: FieldPath) -> Position:
         """Where the key that names ``path`` is written (falls back like values)."""
-        if path in self.keys:
-            return Position(*self.keys[path])
-        return self._nearest(self.values, path)
+        values, keys = self._tables()
+        if path in keys:
+            return Position(*keys[path])
+        return self._nearest(values, path)
+
+    def _tables(self) -> tuple[dict[FieldPath, Written], dict[FieldPath, Written]]:
+        if self.values is None:
+            values, keys = _positions_of(self.source or "", self.index)
+            object.__setattr__(self, "values", values)
+            object.__setattr__(self, "keys", keys)
+            return values, keys
+        return self.values, self.keys
 
     def _nearest(self, table: dict[FieldPath, Written], path: FieldPath) -> Position:
         for cut in range(len(path), -1, -1):
@@ -167,7 +184,7 @@ the pure-Python loader so that error messages and positions stay the same.
 """
 
 
-def _parse_fast(text: str, loader: Any) -> list[ParsedDocument]:
+def _parse_fast(text: str, loader: Any, *, positions: bool = False) -> list[ParsedDocument]:
     """Documents composed by libyaml, each built and positioned in one walk of its nodes.
 
     A document the one-walk builder does not cover (anchors and aliases,
@@ -182,7 +199,7 @@ def _parse_fast(text: str, loader: Any) -> list[ParsedDocument]:
         while loader.check_node():
             node = loader.get_node()
             if node is not None:
-                built = _build_document(index, node, loader) if simple else None
+                built = _build_document(index, node, loader, text, positions) if simple else None
                 if built is None:
                     data = loader.construct_document(node)
                     if data is not None:
@@ -205,8 +222,10 @@ _SCALARS: dict[str, Any] = {
 }
 
 
-def _build_document(index: int, node: Node, loader: Any) -> ParsedDocument | None:
-    builder = _Builder(loader)
+def _build_document(
+    index: int, node: Node, loader: Any, text: str, positions: bool
+) -> ParsedDocument | None:
+    builder = _Builder(loader, positions)
     try:
         data = builder.build(node, (), 0)
     except _Unbuilt:
@@ -215,34 +234,53 @@ def _build_document(index: int, node: Node, loader: Any) -> ParsedDocument | Non
         index=index,
         data=data,
         start=Position.of(node.start_mark),
-        values=builder.values,
+        values=builder.values if positions else None,
         keys=builder.keys,
+        source=None if positions else text,
     )
 
 
+def _positions_of(
+    text: str, index: int
+) -> tuple[dict[FieldPath, Written], dict[FieldPath, Written]]:
+    """The position tables of document ``index`` of ``text`` (composed again, once)."""
+    assert _FastLoader is not None  # only the fast path leaves tables unbuilt
+    for doc in _parse_fast(text, _FastLoader(text), positions=True):
+        if doc.index == index:
+            assert doc.values is not None
+            return doc.values, doc.keys
+    return {}, {}
+
+
 class _Builder:
-    """Builds a document's data (as the safe constructor would) and its position tables."""
+    """Builds a document's data (as the safe constructor would) and, with ``positions``,
+    its position tables (without, the paths are not even formed)."""
 
-    __slots__ = ("keys", "loader", "values", "visited")
+    __slots__ = ("keys", "loader", "positions", "values", "visited")
 
-    def __init__(self, loader: Any) -> None:
+    def __init__(self, loader: Any, positions: bool) -> None:
         self.loader = loader
+        self.positions = positions
         self.visited = 0
         self.values: dict[FieldPath, Written] = {}
         self.keys: dict[FieldPath, Written] = {}
 
     def build(self, node: Node, path: FieldPath, depth: int) -> Any:
-        mark = node.start_mark
         self.visited += 1
         if self.visited > MAX_NODES or depth > MAX_DEPTH:
             raise _Unbuilt  # the walker words the refusal
-        self.values[path] = (mark.line + 1, mark.column + 1)
+        positions = self.positions
+        if positions:
+            mark = node.start_mark
+            self.values[path] = (mark.line + 1, mark.column + 1)
         kind, tag = node.__class__, node.tag
         if kind is ScalarNode:
             if tag == _STR:
                 return node.value
             return self._scalar(node)
         if kind is SequenceNode and tag == _SEQ:
+            if not positions:
+                return [self.build(item, path, depth + 1) for item in node.value]
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if kind is MappingNode and tag == _MAP:
             result: dict[Any, Any] = {}
@@ -253,10 +291,13 @@ class _Builder:
                 key = key_node.value if key_node.tag == _STR else self._scalar(key_node)
                 if key in result:
                     raise _Unbuilt
-                key_mark = key_node.start_mark
-                key_path = (*path, key)
-                keys[key_path] = (key_mark.line + 1, key_mark.column + 1)
-                result[key] = self.build(value_node, key_path, depth + 1)
+                if positions:
+                    key_mark = key_node.start_mark
+                    key_path = (*path, key)
+                    keys[key_path] = (key_mark.line + 1, key_mark.column + 1)
+                    result[key] = self.build(value_node, key_path, depth + 1)
+                else:
+                    result[key] = self.build(value_node, path, depth + 1)
             return result
         raise _Unbuilt
 

@@ -1,8 +1,10 @@
 """``reconciler apply PATH`` (or ``apply PLAN.json``): make Databricks match the documents.
 
-The plan is made again under the tenants' locks. A saved plan is checked
-against it (serials, remote fingerprints, the changes themselves) and refused
-when stale; each step then re-reads its object just before the first call.
+The plan is made again under the tenants' locks. A saved plan's documents are
+loaded with the target and variables it was made with (another ``--target-env``
+or ``--var`` is refused); the fresh plan is checked against it (serials, remote
+fingerprints, the changes themselves) and refused when stale; each step then
+re-reads its object just before the first call.
 Destructive plans need ``--allow-data-loss``; conflicts and protected resources
 stop the whole apply before anything is sent.
 """
@@ -64,10 +66,14 @@ def _positive_int(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from reconciler.planfile import is_plan_file, load_saved_plan  # lazy: keeps `--help` light
+    from reconciler.planvars import apply_inputs
 
     saved = load_saved_plan(args.path) if is_plan_file(args.path) else None
     source = saved.source if saved else args.path
-    tenants, broken = load_selected(source, args.tenant, load_options(args))
+    load = load_options(args)
+    if saved is not None:
+        load = apply_inputs(saved.inputs, load, args.path)
+    tenants, broken = load_selected(source, args.tenant, load)
     if not args.auto_approve and not sys.stdin.isatty():
         raise ReconcilerError(
             "refusing to apply without confirmation: standard input is not a terminal",

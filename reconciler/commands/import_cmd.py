@@ -3,8 +3,9 @@
     reconciler import remote --tenant NAME --out DIR [--kind K] [--tenant-id ID] [--catalog C]
     reconciler import bundle PATH [--bundle-target T] --tenant NAME --out DIR
 
-writes one document per unmanaged remote object (what ``drift`` lists as
-unmanaged), each marked ``adopt: true``, plus the tenant's ``tenant.yaml``;
+writes one document per unmanaged remote object of every kind (what ``drift``
+lists as unmanaged; see :mod:`reconciler.import_remote`), each marked
+``adopt: true``, plus the tenant's ``tenant.yaml`` and each notebook's body;
 ``apply DIR`` then adopts them and the plan after is empty. Nothing is written
 when DIR already holds one of the files.
 """
@@ -12,6 +13,7 @@ when DIR already holds one of the files.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -62,30 +64,43 @@ async def _remote(args: argparse.Namespace) -> int:
     from reconciler import import_remote
     from reconciler.commands.common import connected
     from reconciler.commands.plan import parse_address
+    from reconciler.document import NAME_PATTERN
     from reconciler.kinds.base import TenantContext
     from reconciler.kinds.tenant import default_catalog
     from reconciler.reconcile import observe_tenant
 
+    if not re.match(NAME_PATTERN, args.tenant):
+        raise ReconcilerError(
+            f"--tenant {args.tenant!r} is not a valid metadata.name",
+            hint="1-63 lower-case letters, digits, - or _",
+        )
     kinds = {parse_address(f"{k}/x")[0] for k in args.kind}
     tenant_id = args.tenant_id or args.tenant
     context = TenantContext(args.tenant, tenant_id, args.catalog or default_catalog(tenant_id))
     async with connected() as (store, client):
         observed = await observe_tenant(client, context)
         recorded = list(store.read_tenant(context.name).resources.values())
-    objects = import_remote.unmanaged(observed, recorded)
-    docs, skipped = import_remote.documents(context, objects, kinds or None)
+        objects = import_remote.unmanaged(observed, recorded)
+        wanted = [o for o in objects if not kinds or o.kind in kinds]
+        sources = await import_remote.notebook_sources(client, context, wanted)
+    endpoints = frozenset(o.identity for o in observed if o.kind == "ServingEndpoint")
+    secrets = import_remote.tenant_secrets(context.name)
+    remote = import_remote.Remote(context, objects, endpoints, sources, secrets)
+    imported = import_remote.documents(remote, kinds or None)
     try:
-        written = import_remote.write(args.out, docs)
+        written = import_remote.write(args.out, imported)
     except FileExistsError as exc:
         raise ReconcilerError(
             f"{exc} already exist(s); nothing was written", hint="choose an empty --out folder"
         ) from None
+    except ValueError as exc:
+        raise ReconcilerError(f"{exc}; nothing was written") from None
     for path in written:
         print(f"wrote {path}")
-    for reason in skipped:
+    for reason in imported.skipped:
         print(f"skipped {reason}", file=sys.stderr)
     print(
-        f"{len(written) - 1} object(s) to adopt, {len(skipped)} skipped; "
+        f"{len(imported.documents) - 1} object(s) to adopt, {len(imported.skipped)} skipped; "
         f"run `reconciler apply {args.out}` to adopt them",
         file=sys.stderr,
     )

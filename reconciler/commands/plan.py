@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     from reconciler.plancheck import check_targets, refuse_failing  # lazy: keeps `--help` light
     from reconciler.planfile import save_plan
 
-    tenants, broken = load_selected(args.path, args.tenant, load_options(args))
+    load = load_options(args)
+    tenants, broken = load_selected(args.path, args.tenant, load)
     options = plan_options(args)
     plan = run_async(_plan(tenants, options))
     report_failures(broken, plan.failed)
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     print_plan(plan, args.format, split=args.split)
     refuse_missing(plan, tenants, allow_missing=args.allow_missing)
     if args.out:
-        save_plan(plan, args.out, source=args.path, options=options)
+        save_plan(plan, args.out, source=args.path, options=options, load=load)
         print(
             f"Saved the plan to {args.out}; apply it with `reconciler apply {args.out}`.",
             file=sys.stderr,

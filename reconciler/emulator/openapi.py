@@ -56,6 +56,7 @@ RESPONSES: dict[tuple[str, str], Answer] = {
     ("post", "/databricks/jobs/{job_id}/reset"): s.Empty,
     ("post", "/databricks/jobs/{job_id}/run"): s.JobRunStarted,
     ("get", "/databricks/jobs/{job_id}/runs"): s.RunList,
+    ("get", "/databricks/jobs/runs/latest"): s.RunList,
     ("get", "/databricks/runs/{run_id}"): s.Run,
     ("post", "/databricks/runs/{run_id}/cancel"): s.Empty,
     ("post", "/databricks/serving-endpoints"): s.Endpoint,

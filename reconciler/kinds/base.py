@@ -221,6 +221,9 @@ class DesiredResource:
     lifecycle: Mapping[str, Any] = field(default_factory=dict)  # prevent_destroy, on_delete, ...
     sensitive: tuple[tuple[str, ...], ...] = ()  # spec paths holding secrets (masked in spec)
     cleartext: Mapping[str, Any] | None = None  # the spec with secrets in clear, when it has any
+    # (spec path, text) of each value holding ${resources.*.id} references, the references as
+    # written and literal `${` as `$${` (see reconciler.remote_ids); never log or store it
+    templates: tuple[tuple[tuple[str | int, ...], str], ...] = ()
 
     def values(self) -> Mapping[str, Any]:
         """The spec to build connector payloads from (secrets in clear); never log or store it."""
@@ -349,7 +352,8 @@ class Kind(ABC):
 
     def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
         """The ``spec`` of a document that asks for ``observed`` as it is (for ``import
-        remote``); None when the kind cannot write one yet."""
+        remote``, which checks it as ``validate`` would); None when the kind cannot write
+        one for this object."""
         return None
 
     def upgrade_recorded(self, spec: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -11,6 +11,7 @@ making it NOT NULL — needs the table recreated, which destroys its rows.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -25,12 +26,14 @@ if TYPE_CHECKING:
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
 
 
+@functools.lru_cache(maxsize=4096)
 def normalize_type(text: str) -> str:
     """A Delta type in canonical form (``ARRAY< FLOAT >`` → ``array<float>``,
     ``DECIMAL(10, 2)`` → ``decimal(10,2)``; a bare ``decimal`` is ``decimal(10,0)``).
 
     Raises ValueError naming what is malformed, or why Delta cannot store it
-    (INTERVAL, VOID inside a complex type).
+    (INTERVAL, VOID inside a complex type). Remembered by text: the same few
+    types come back in every table, desired and observed.
     """
     parsed = deltatypes.parse(text)
     problem = deltatypes.column_problem(parsed)

@@ -238,6 +238,18 @@ class Dataset(Kind):
         normalized["source_format"] = spec.source.effective_format
         return normalized, {"source": body}
 
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        """Schema, comment and columns (defaults left out); never a ``source``, so adopting
+        the table keeps its rows as they are."""
+        columns = [
+            {k: v for k, v in c.items() if (k, v) not in (("nullable", True), ("comment", ""))}
+            for c in columns_list(observed.spec["columns"])
+        ]
+        spec: dict[str, Any] = {"schema": observed.spec["schema"]}
+        if observed.spec.get("description"):
+            spec["description"] = observed.spec["description"]
+        return {**spec, "columns": columns}
+
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         spec: dict[str, Any] = {
             "schema": raw.get("schema_name") or "default",

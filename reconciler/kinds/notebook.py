@@ -131,6 +131,11 @@ class Notebook(Kind):
         if spec.path is not None:
             namespace.check_path(spec.path, ("spec", "path"), "notebook path")
 
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        """Language and path; ``import remote`` writes the body to a file it names as
+        ``source``."""
+        return {"language": str(observed.spec["language"]).lower(), "path": observed.identity}
+
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         path = str(raw["path"])
         return ObservedResource(

@@ -157,6 +157,15 @@ class ServingEndpoint(Kind):
                 ("spec", "model", "name"),
             )
 
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        """The served model, size, scaling and tags; None without a served model."""
+        spec = dict(observed.spec)
+        if not spec["model"].get("name") or spec["model"].get("version") is None:
+            return None
+        if not spec.get("tags"):
+            spec.pop("tags", None)
+        return spec
+
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         name = str(raw["name"])
         tags = {str(t["key"]): str(t.get("value", "")) for t in raw.get("tags") or ()}

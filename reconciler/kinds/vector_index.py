@@ -253,6 +253,19 @@ class VectorIndex(Kind):
                 ("embedding", "source_column"),
             )
 
+    def document_spec(self, observed: ObservedResource) -> dict[str, Any] | None:
+        """The whole index definition, in the document's field names."""
+        spec = {
+            "endpoint": observed.spec["endpoint"],
+            "source": observed.spec["source_table"],
+            "primary_key": observed.spec["primary_key"],
+            "embedding": dict(observed.spec["embedding"]),
+            "pipeline": observed.spec["pipeline"],
+        }
+        if observed.spec.get("columns_to_sync"):
+            spec["columns_to_sync"] = list(observed.spec["columns_to_sync"])
+        return spec
+
     def project(self, raw: Mapping[str, Any]) -> ObservedResource:
         name = str(raw["name"])
         sync = raw.get("delta_sync_index_spec") or {}

@@ -57,7 +57,7 @@ REFUSED_RETRIES = 2
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"})
 BODY_LIMIT = 300  # characters of a response body quoted in an error
-SHARD_CONNECTIONS = 4
+SHARD_CONNECTIONS = 1
 """Connections per httpx client of the pool (see :class:`ConnectorClient`)."""
 
 log = logging.getLogger("reconciler.mcp")
@@ -120,27 +120,32 @@ class ConnectorClient:
         # httpcore rescans all its connections, and checks every idle one's socket
         # with system calls, once per connection for every request that starts or
         # ends, so one pool of 32 costs quadratic CPU where shards of 4 cost little.
+        # Shards are made when a slot of theirs is first taken, and the most recently
+        # freed slot is taken first (LIFO): a command making a few calls builds one
+        # httpx client and keeps its warm connections; a busy plan fills all shards.
         shards = 1 if transport is not None else max(1, max_connections // SHARD_CONNECTIONS)
         per_shard = -(-max_connections // shards)
-        headers = {"Authorization": f"Bearer {api_key}"}
-        timeouts = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
         tls = _tls_context() if self.base_url.startswith("https:") else False
-        self._shards = [
-            httpx.AsyncClient(
-                base_url=self.base_url + API_PREFIX,
-                headers=headers,
-                timeout=timeouts,
-                limits=limits,
-                transport=transport,
-                verify=tls,
-            )
-            for _ in range(shards)
-        ]
-        self._free: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        for _ in range(per_shard):
-            for shard in self._shards:
+        self._new_shard = functools.partial(
+            httpx.AsyncClient,
+            base_url=self.base_url + API_PREFIX,
+            headers={"Authorization": f"Bearer {api_key}"},
+            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
+            limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
+            transport=transport,
+            verify=tls,
+        )
+        self._shards: dict[int, httpx.AsyncClient] = {}
+        self._free: asyncio.LifoQueue[int] = asyncio.LifoQueue()
+        for shard in reversed(range(shards)):  # shard 0 on top
+            for _ in range(per_shard):
                 self._free.put_nowait(shard)
+
+    def _shard(self, index: int) -> httpx.AsyncClient:
+        client = self._shards.get(index)
+        if client is None:
+            client = self._shards[index] = self._new_shard()
+        return client
 
     def __repr__(self) -> str:
         return f"ConnectorClient({self.base_url!r})"
@@ -152,7 +157,7 @@ class ConnectorClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        for shard in self._shards:
+        for shard in self._shards.values():
             await shard.aclose()
 
     # ---- verbs -----------------------------------------------------------------------
@@ -251,7 +256,8 @@ class ConnectorClient:
         headers: dict[str, str],
         call: Call,
     ) -> httpx.Response:
-        http = await self._free.get()
+        slot = await self._free.get()
+        http = self._shard(slot)
         try:
             if self.breaker is not None and not self.breaker.allow():
                 raise CircuitOpenError(
@@ -270,7 +276,7 @@ class ConnectorClient:
                 self.breaker.record(response.status_code not in RETRY_STATUSES)
             return response
         finally:
-            self._free.put_nowait(http)
+            self._free.put_nowait(slot)
 
     async def _attempt(
         self,

@@ -36,6 +36,7 @@ PATH_TEMPLATES: tuple[str, ...] = (
     "/databricks/jobs/{job_id}/reset",
     "/databricks/jobs/{job_id}/run",
     "/databricks/jobs/{job_id}/runs",
+    "/databricks/jobs/runs/latest",
     "/databricks/runs/{run_id}",
     "/databricks/runs/{run_id}/cancel",
     "/databricks/serving-endpoints",

@@ -51,6 +51,11 @@ resources:
         - task_key: refresh
           depends_on: [{task_key: marts}]
           pipeline_task: {pipeline_id: "${resources.pipelines.sales_dlt.id}"}
+    weekly_rollup:
+      tags: {after: "job ${resources.jobs.nightly_sales.id}"}
+      tasks:
+        - task_key: run_nightly
+          run_job_task: {job_id: "${resources.jobs.nightly_sales.id}"}
   pipelines:
     sales_dlt: {name: sales-dlt}
 """
@@ -77,6 +82,7 @@ def test_a_bundle_imports_applies_and_plans_empty(world: World, tmp_path: Path) 
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
         "jobs/dev-smoke.yaml",
         "jobs/nightly-sales.yaml",
+        "jobs/weekly-rollup.yaml",
         "notebooks/ingest.py",
         "notebooks/ingest.yaml",
         "tenant.yaml",
@@ -90,6 +96,7 @@ def test_a_bundle_imports_applies_and_plans_empty(world: World, tmp_path: Path) 
     assert world.changes(out) == []
     jobs = world.api.get("/jobs", params={"tenant_id": "bundled"}).json()["jobs"]
     settings = {j["settings"]["name"]: j["settings"] for j in jobs}
+    ids = {j["settings"]["name"]: j["job_id"] for j in jobs}
     nightly = settings["nightly-sales"]
     assert nightly["tags"] == {"target": "dev"}
     assert nightly["email_notifications"] == {"on_failure": ["oncall@acme.example"]}
@@ -99,6 +106,9 @@ def test_a_bundle_imports_applies_and_plans_empty(world: World, tmp_path: Path) 
     assert refresh["pipeline_task"]["pipeline_id"] == "${resources.pipelines.sales_dlt.id}"
     [ingest] = [t for t in nightly["tasks"] if t["task_key"] == "ingest"]
     assert ingest["notebook_task"]["notebook_path"].endswith("/ingest")
+    rollup, nightly_id = settings["weekly-rollup"], ids["nightly-sales"]
+    assert rollup["tasks"][0]["run_job_task"]["job_id"] == nightly_id, "a cross-job reference"
+    assert rollup["tags"] == {"after": f"job {nightly_id}"}
     [smoke] = settings["dev-smoke"]["tasks"]
     assert smoke["notebook_task"]["notebook_path"] == ingest["notebook_task"]["notebook_path"]
 

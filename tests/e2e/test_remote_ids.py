@@ -73,3 +73,23 @@ def test_a_reference_to_a_missing_job_is_a_load_error_naming_it(
     text = result.out + result.err
     assert "chained.yaml:9:" in text and "`${resources.jobs.kid.id}`" in text, text
     assert "has no Job `kid`" in text and "Traceback" not in text
+
+
+def test_an_escaped_reference_stays_literal_text_never_an_id(world: World) -> None:
+    """`$${resources.jobs.child.id}` is the text `${resources.jobs.child.id}`, also when the
+    child's id is known and when the same string holds a real reference to it."""
+    escaped = (
+        JOBS.replace('runs: "job ${resources.jobs.child.id}"',
+                     'runs: "job ${resources.jobs.child.id} not $${resources.jobs.child.id}"\n'
+                     '    literal: "$${resources.jobs.child.id}"')
+    )  # fmt: skip
+    assert "literal:" in escaped
+    (world.specs / "acme" / "chained.yaml").write_text(escaped)
+    applied = world.run("apply", str(world.specs), "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    jobs = _jobs(world)
+    child_id = jobs["child"]["job_id"]
+    tags = jobs["parent"]["settings"]["tags"]
+    assert tags["literal"] == "${resources.jobs.child.id}"
+    assert tags["runs"] == f"job {child_id} not ${{resources.jobs.child.id}}"
+    assert world.changes() == [], "the literal is compared as the literal it is"

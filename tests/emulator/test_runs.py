@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.emulator.helpers import TENANT, assert_problem, make_notebook, ok, wait_for
+from tests.emulator.helpers import OTHER, TENANT, assert_problem, make_notebook, ok, wait_for
 
 FAST = {"pending": 0.05, "task": 0.15, "retry": 0.05, "terminating": 0.05}
 ORDER = ["QUEUED", "PENDING", "RUNNING", "TERMINATING", "TERMINATED"]
@@ -157,3 +157,41 @@ def test_notebook_runs_have_one_task_named_after_the_notebook(
 )
 def test_bad_run_controls_are_refused(admin: httpx.Client, body: dict[str, Any]) -> None:
     assert_problem(admin.post("/_emulator/runs", json=body), 400, "INVALID_ARGUMENT")
+
+
+def test_latest_runs_give_each_jobs_newest_run_in_one_request(
+    emulator_client: httpx.Client, admin: httpx.Client
+) -> None:
+    c = emulator_client
+    path = make_notebook(c)["path"]
+    task = {"task_key": "load", "notebook_task": {"notebook_path": path}}
+    busy, quiet, idle = (
+        int(
+            ok(
+                c.post(
+                    "/databricks/jobs", json={"tenant_id": TENANT, "name": name, "tasks": [task]}
+                ),
+                201,
+            )["job_id"]
+        )
+        for name in ("busy", "quiet", "idle")
+    )
+    older, quiet_run, newest = start(c, busy), start(c, quiet), start(c, busy)
+    latest = ok(c.get("/databricks/jobs/runs/latest", params={"tenant_id": TENANT}))["runs"]
+    assert [(r["job_id"], r["run_id"]) for r in latest] == [(busy, newest), (quiet, quiet_run)]
+    assert older not in {r["run_id"] for r in latest} and idle not in {r["job_id"] for r in latest}
+    # each answer is the job's own newest run as its per-job listing shows it (queue included)
+    for run in latest:
+        listed = ok(c.get(f"/databricks/jobs/{run['job_id']}/runs", params={"limit": 1}))
+        assert run["run_id"] == listed["runs"][0]["run_id"]
+        assert run["life_cycle_state"] == listed["runs"][0]["life_cycle_state"]
+
+
+def test_latest_runs_show_no_other_tenants_runs(
+    emulator_client: httpx.Client, admin: httpx.Client
+) -> None:
+    c = emulator_client
+    start(c, two_task_job(c))
+    other = ok(c.get("/databricks/jobs/runs/latest", params={"tenant_id": OTHER}))
+    assert other == {"runs": []}
+    assert_problem(c.get("/databricks/jobs/runs/latest"), 400, "INVALID_ARGUMENT")

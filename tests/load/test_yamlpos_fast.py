@@ -73,4 +73,24 @@ def _pure(text: str) -> tuple[list[yamlpos.ParsedDocument], yamlpos.YamlFault | 
 )
 def test_fast_loader_matches_pure_loader(text: str) -> None:
     assert yamlpos._FastLoader is not None
-    assert yamlpos.parse_documents(text) == _pure(text)
+    fast, fast_fault = yamlpos.parse_documents(text)
+    pure, pure_fault = _pure(text)
+    assert fast_fault == pure_fault
+    assert [_view(f, p) for f, p in zip(fast, pure, strict=True)] == [_view(p, p) for p in pure]
+
+
+def _view(doc: yamlpos.ParsedDocument, pure: yamlpos.ParsedDocument) -> tuple[object, ...]:
+    """What a reader of ``doc`` sees: its data and the position of every path the pure
+    loader wrote down (the fast path builds its tables only when first asked)."""
+    assert pure.values is not None
+    values = {path: doc.value_position(path) for path in pure.values}
+    keys = {path: doc.key_position(path) for path in pure.keys}
+    return doc.index, doc.data, doc.start, values, keys, doc.duplicate_keys
+
+
+def test_fast_documents_build_positions_only_when_asked() -> None:
+    docs, _ = yamlpos.parse_documents(PLAIN)
+    assert all(d.values is None for d in docs)  # nothing built for documents without problems
+    assert docs[0].value_position(("spec", "columns", 1, "type")) == yamlpos.Position(6, 24)
+    assert docs[0].key_position(("spec", "timeout")) == yamlpos.Position(8, 3)
+    assert docs[1].value_position(("metadata", "name")) == yamlpos.Position(13, 9)

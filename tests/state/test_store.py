@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import threading
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -264,3 +266,24 @@ def test_tenant_lock_works_in_memory() -> None:
         pytest.raises(StateError, match="being applied"),
     ):
         store.tenant_lock("acme").__enter__()
+
+
+def test_owners_asked_for_some_identities_reads_only_those(store: StateStore) -> None:
+    acme, zeta = job(tenant="acme"), job(tenant="zeta", identity="zeta-nightly")
+    store.record_resource(start(store, "acme"), acme, action="create")
+    store.record_resource(start(store, "zeta"), zeta, action="create")
+    assert store.owners("acme", set()) == {}  # nothing asked, nothing read
+    assert store.owners("acme", {("Job", zeta.identity), ("Job", "elsewhere")}) == {
+        ("Job", zeta.identity): "zeta"
+    }
+    assert store.owners("acme", {("Notebook", zeta.identity)}) == {}  # same text, other kind
+    assert store.owners("zeta", {("Job", acme.identity)}) == {("Job", acme.identity): "acme"}
+
+
+def test_json_columns_read_what_the_standard_module_wrote() -> None:
+    from reconciler.state.db import load_json
+
+    document = {"tasks": [{"key": "a", "n": 1, "x": 0.5}], "name": "Zürich ✓", "none": None}
+    assert load_json(json.dumps(document)) == document
+    special = load_json(json.dumps({"nan": float("nan"), "inf": float("inf")}))
+    assert math.isnan(special["nan"]) and special["inf"] == float("inf")

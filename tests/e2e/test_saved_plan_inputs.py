@@ -1,0 +1,133 @@
+"""A saved plan keeps the target and variable values it was made with; apply uses them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import World
+from tests.support.secret_fixtures import PutSecret
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+SECRET = "s3cret-token-value"
+
+TENANT = """apiVersion: agentprovision.ai/v1
+kind: Tenant
+metadata: {name: vars}
+spec:
+  variables:
+    runs: {type: number, default: 1}
+    warehouse: {default: wh-default}
+    note: {default: none}
+    token: {default: no-token}
+  targets:
+    dev:
+      variables: {warehouse: wh-dev}
+      presets: {name_prefix: dev-}
+---
+apiVersion: agentprovision.ai/v1
+kind: Notebook
+metadata: {name: nb}
+spec: {language: python, content: "print(1)"}
+---
+apiVersion: agentprovision.ai/v1
+kind: Job
+metadata: {name: nightly}
+spec:
+  max_concurrent_runs: ${var.runs}
+  tasks:
+    - task_key: load
+      notebook_task:
+        notebook_path: ${notebooks.nb.path}
+        base_parameters:
+          warehouse: ${var.warehouse}
+          note: ${var.note}
+          token: ${var.token}
+          key: ${secret:API_KEY}
+"""
+
+
+def _folder(tmp_path: Path, put_secret: PutSecret) -> Path:
+    put_secret("vars", "API_KEY", "api-key-" + SECRET)
+    folder = tmp_path / "vars"
+    folder.mkdir()
+    (folder / "all.yaml").write_text(TENANT)
+    return folder
+
+
+def _job(world: World) -> dict[str, Any]:
+    [job] = world.api.get("/jobs", params={"tenant_id": "vars"}).json()["jobs"]
+    settings: dict[str, Any] = job["settings"]
+    return settings
+
+
+def test_apply_of_a_saved_plan_uses_its_target_and_variables(
+    world: World, tmp_path: Path, put_secret: PutSecret, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
+    monkeypatch.setenv("RECONCILER_VAR_note", "from-env")
+    made = world.run(
+        "plan", str(folder), "--target-env", "dev", "--var", "runs=3", "--out", str(saved)
+    )
+    assert made.code == 0, made.err
+    assert SECRET not in saved.read_text()
+    inputs = json.loads(saved.read_text())["inputs"]
+    assert inputs["target_env"] == "dev" and inputs["variables"] == {"runs": {"value": "3"}}
+    assert inputs["environment"]["note"] == {"value": "from-env"}
+    monkeypatch.delenv("RECONCILER_VAR_note")  # the apply's environment is not read
+
+    applied = world.run("apply", str(saved), "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    settings = _job(world)
+    assert settings["name"] == "dev-nightly" and settings["max_concurrent_runs"] == 3
+    params = settings["tasks"][0]["notebook_task"]["base_parameters"]
+    assert (params["warehouse"], params["note"]) == ("wh-dev", "from-env")
+    assert params["key"] == "api-key-" + SECRET
+    monkeypatch.setenv("RECONCILER_VAR_note", "from-env")
+    again = world.run("plan", str(folder), "--target-env", "dev", "--var", "runs=3")
+    assert again.code == 0 and "No changes" in again.out, again.out
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [("--target-env", "prod"), ("--var", "runs=4"), ("--var", "warehouse=x")],
+)
+def test_apply_of_a_saved_plan_refuses_another_target_or_variable(
+    world: World, tmp_path: Path, put_secret: PutSecret, extra: tuple[str, str]
+) -> None:
+    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
+    made = world.run(
+        "plan", str(folder), "--target-env", "dev", "--var", "runs=3", "--out", str(saved)
+    )
+    assert made.code == 0, made.err
+    refused = world.run("apply", str(saved), "--auto-approve", *extra)
+    assert refused.code == 1
+    [line] = refused.err.strip().splitlines()
+    assert f"{saved} was planned with" in line and "Traceback" not in line, line
+    assert world.api.get("/jobs", params={"tenant_id": "vars"}).json()["jobs"] == []
+    same = world.run(
+        "apply", str(saved), "--auto-approve", "--target-env", "dev", "--var", "runs=3"
+    )
+    assert same.code == 0, same.out + same.err
+
+
+def test_a_variable_holding_a_secret_is_not_written_to_the_plan_file(
+    world: World, tmp_path: Path, put_secret: PutSecret
+) -> None:
+    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
+    put_secret("vars", "TOKEN", SECRET)
+    (folder / "all.yaml").write_text(TENANT + "          also: ${secret:TOKEN}\n")
+    made = world.run("plan", str(folder), "--var", f"token={SECRET}", "--out", str(saved))
+    assert made.code == 0, made.err
+    text = saved.read_text()
+    assert SECRET not in text and "sha256" in json.dumps(json.loads(text)["inputs"])
+
+    refused = world.run("apply", str(saved), "--auto-approve")
+    assert refused.code == 1 and "holds a secret" in refused.err and SECRET not in refused.err
+    applied = world.run("apply", str(saved), "--auto-approve", "--var", f"token={SECRET}")
+    assert applied.code == 0, applied.out + applied.err
+    params = _job(world)["tasks"][0]["notebook_task"]["base_parameters"]
+    assert params["token"] == SECRET == params["also"]
