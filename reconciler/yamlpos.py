@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any, ClassVar
 
 import yaml
@@ -288,7 +289,7 @@ class _Builder:
             for key_node, value_node in node.value:
                 if key_node.__class__ is not ScalarNode:
                     raise _Unbuilt
-                key = key_node.value if key_node.tag == _STR else self._scalar(key_node)
+                key = intern(key_node.value) if key_node.tag == _STR else self._scalar(key_node)
                 if key in result:
                     raise _Unbuilt
                 if positions:
