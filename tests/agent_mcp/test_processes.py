@@ -51,6 +51,7 @@ def _approve(env: dict[str, str], plan_id: str) -> None:
 async def _session(client: Client, seen: Transcript, env: dict[str, str], specs: Path) -> None:
     """List, plan a proposal, be refused, get approved, apply, see it Synced."""
     listed = await call(client, seen, "list_tenants")
+    assert isinstance(listed, dict), listed  # an error answer is text
     assert [t["name"] for t in listed["tenants"]] == ["acme"]
     fixed = [{"path": "jobs.yaml", "text": FIXED_JOB}]
     plan_id = (await call(client, seen, "plan", tenant="acme", changes=fixed))["plan_id"]
