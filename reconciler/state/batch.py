@@ -27,9 +27,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, and_, cast, delete, exists, insert, literal, or_, select, union_all
+from sqlalchemy import (
+    Executable,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -39,8 +53,9 @@ from reconciler.state.leases import check_held
 from reconciler.state.models import ApplyRow, ApplyStepRow, IntentRow, LockRow, ResourceRow, utcnow
 from reconciler.state.records import to_json
 
-MAX_ROWS = 200
-"""Rows per statement (SQLite allows 500 terms in a compound SELECT)."""
+MAX_ROWS = 100
+"""Rows per statement (SQLite allows 500 terms in a compound SELECT and, before 3.32,
+999 parameters in one statement)."""
 
 
 @dataclass(frozen=True)
@@ -151,24 +166,13 @@ def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:
 def _insert_steps(session: Session, apply_id: int, tenant: str, steps: Sequence[StepWrite]) -> bool:
     """The steps' rows, only while the apply runs; False when nothing was written."""
     at = utcnow()
-    running = exists().where(
-        ApplyRow.id == apply_id, ApplyRow.tenant == tenant, ApplyRow.outcome == "running"
-    )
+    connection = session.connection()
     for chunk in _chunks(steps):
-        rows = [
-            {
-                "apply_id": apply_id,
-                "kind": s.key.kind,
-                "name": s.key.name,
-                "action": s.action,
-                "outcome": "ok" if s.error is None else "failed",
-                "error": s.error,
-                "at": at,
-            }
-            for s in chunk
-        ]
-        statement = insert_rows_where(session, ApplyStepRow, rows, running)
-        if len(session.execute(statement.returning(ApplyStepRow.id)).all()) != len(rows):
+        rows = [_step_row(apply_id, s, at) for s in chunk]
+        statement = _guarded_insert(_dialect(session), "steps", len(rows))
+        guard = {"guard_apply": apply_id, "guard_tenant": tenant}
+        written = connection.execute(statement, _parameters(STEP_COLUMNS, rows, guard)).all()
+        if len(written) != len(rows):
             return False
     return True
 
@@ -183,26 +187,13 @@ def _open_intents(
     """Journal the intents (in one statement per chunk); None when the lease is lost."""
     opened = utcnow()
     ids: dict[tuple[str, str], int] = {}
+    connection = session.connection()
+    guard = "intents" if lease_token is None else "leased intents"
     for chunk in _chunks(intents):
-        rows = [
-            {
-                "apply_id": apply_id,
-                "tenant": tenant,
-                "kind": i.key.kind,
-                "name": i.key.name,
-                "action": i.action,
-                "identity": i.identity,
-                "idempotency_key": i.idempotency_key,
-                "request": to_json(i.request),
-                "opened_at": opened,
-            }
-            for i in chunk
-        ]
-        condition = None if lease_token is None else _lease_held(tenant, lease_token)
-        statement = insert_rows_where(session, IntentRow, rows, condition)
-        returned = session.execute(
-            statement.returning(IntentRow.id, IntentRow.kind, IntentRow.name)
-        ).all()
+        rows = [_intent_row(apply_id, i, opened) for i in chunk]
+        statement = _guarded_insert(_dialect(session), guard, len(rows))
+        held = {"guard_tenant": tenant, "guard_token": lease_token}
+        returned = connection.execute(statement, _parameters(INTENT_COLUMNS, rows, held)).all()
         if len(returned) != len(rows):
             return None
         ids.update({(kind, name): int(id_) for id_, kind, name in returned})
@@ -212,66 +203,96 @@ def _open_intents(
 def _forget(session: Session, tenant: str, keys: Sequence[ResourceKey]) -> None:
     for chunk in _chunks(keys):
         named = or_(*(and_(ResourceRow.kind == k.kind, ResourceRow.name == k.name) for k in chunk))
-        session.execute(
-            delete(ResourceRow)
-            .where(ResourceRow.tenant == tenant, named)
-            .execution_options(synchronize_session=False)
-        )
+        session.connection().execute(delete(ResourceRow).where(ResourceRow.tenant == tenant, named))
+
+
+CLOSE_INTENTS = delete(IntentRow).where(IntentRow.id.in_(bindparam("ids", expanding=True)))
 
 
 def _close_intents(session: Session, ids: Sequence[int]) -> None:
-    for chunk in _chunks(ids):
-        session.execute(
-            delete(IntentRow)
-            .where(IntentRow.id.in_(chunk))
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _lease_held(tenant: str, token: str) -> Any:
-    return exists().where(LockRow.tenant == tenant, LockRow.token == token)
+    if ids:
+        session.connection().execute(CLOSE_INTENTS, {"ids": list(ids)})
 
 
 def write_resources(session: Session, resources: Sequence[RecordedResource]) -> None:
     """Insert or update the resources' rows, one statement per chunk (no commit)."""
     if not resources:
         return
-    dialect = session.get_bind().dialect.name
+    dialect = _dialect(session)
     if dialect not in ("postgresql", "sqlite"):  # another database: the portable read-then-write
         for resource in resources:
             _write_resource_orm(session, resource)
         return
-    dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
+    connection = session.connection()
     for chunk in _chunks(resources):
-        upsert = dialect_insert(ResourceRow).values([_resource_row(r, now) for r in chunk])
-        changing = [c for c in _resource_row(chunk[0], now) if c not in KEY_COLUMNS]
-        session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=list(KEY_COLUMNS), set_={c: upsert.excluded[c] for c in changing}
-            ),
-            execution_options={"synchronize_session": False},
-        )
+        rows = [_resource_row(r, now) for r in chunk]
+        connection.execute(_upsert(dialect, len(rows)), _parameters(RESOURCE_COLUMNS, rows, {}))
 
 
+STEP_COLUMNS = ("apply_id", "kind", "name", "action", "outcome", "error", "at")
+INTENT_COLUMNS = (
+    "apply_id",
+    "tenant",
+    "kind",
+    "name",
+    "action",
+    "identity",
+    "idempotency_key",
+    "request",
+    "opened_at",
+)
+RESOURCE_COLUMNS = (
+    "tenant",
+    "kind",
+    "name",
+    "identity",
+    "remote_id",
+    "spec",
+    "depends_on",
+    "observed",
+    "status",
+    "lifecycle",
+    "updated_at",
+)
 KEY_COLUMNS = ("tenant", "kind", "name")
 
 
-def _resource_row(resource: RecordedResource, now: Any) -> dict[str, Any]:
+def _step_row(apply_id: int, step: StepWrite, at: Any) -> tuple[Any, ...]:
+    outcome = "ok" if step.error is None else "failed"
+    return (apply_id, step.key.kind, step.key.name, step.action, outcome, step.error, at)
+
+
+def _intent_row(apply_id: int, intent: IntentWrite, opened: Any) -> tuple[Any, ...]:
+    key = intent.key
+    return (
+        apply_id,
+        key.tenant,
+        key.kind,
+        key.name,
+        intent.action,
+        intent.identity,
+        intent.idempotency_key,
+        to_json(intent.request),
+        opened,
+    )
+
+
+def _resource_row(resource: RecordedResource, now: Any) -> tuple[Any, ...]:
     key = resource.key
-    return {
-        "tenant": key.tenant,
-        "kind": key.kind,
-        "name": key.name,
-        "identity": resource.identity,
-        "remote_id": resource.remote_id,
-        "spec": to_json(resource.spec),
-        "depends_on": [[k.tenant, k.kind, k.name] for k in resource.depends_on],
-        "observed": None if resource.observed is None else to_json(resource.observed),
-        "status": resource.status,
-        "lifecycle": to_json(resource.lifecycle) if resource.lifecycle else None,
-        "updated_at": now,
-    }
+    return (
+        key.tenant,
+        key.kind,
+        key.name,
+        resource.identity,
+        resource.remote_id,
+        to_json(resource.spec),
+        [[k.tenant, k.kind, k.name] for k in resource.depends_on],
+        None if resource.observed is None else to_json(resource.observed),
+        resource.status,
+        to_json(resource.lifecycle) if resource.lifecycle else None,
+        now,
+    )
 
 
 def _write_resource_orm(session: Session, resource: RecordedResource) -> None:
@@ -280,40 +301,84 @@ def _write_resource_orm(session: Session, resource: RecordedResource) -> None:
     if row is None:
         row = ResourceRow(tenant=key.tenant, kind=key.kind, name=key.name)
         session.add(row)
-    for column, value in _resource_row(resource, utcnow()).items():
+    for column, value in zip(RESOURCE_COLUMNS, _resource_row(resource, utcnow()), strict=True):
         if column not in KEY_COLUMNS:
             setattr(row, column, value)
 
 
-def insert_rows_where(
-    session: Session, table: Any, rows: Sequence[Mapping[str, Any]], condition: Any | None
-) -> Insert:
-    """``INSERT INTO table (...) SELECT * FROM (<rows> UNION ALL ...) WHERE <condition>``.
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
-    Every row has the same columns. PostgreSQL types the selected parameters
-    by explicit casts (it would take an untyped one for text); SQLite needs
-    none, and a cast there would apply its numeric affinity to timestamps.
+
+def _parameters(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The bound values of a multi-row statement: ``r<row>_<column>`` (see :func:`_row`)."""
+    values = dict(extra)
+    for number, row in enumerate(rows):
+        values.update({f"r{number}_{c}": v for c, v in zip(columns, row, strict=True)})
+    return values
+
+
+def _row(table: Any, columns: Sequence[str], number: int, typed: bool) -> list[Any]:
+    """Row ``number`` of a multi-row statement as typed bound parameters.
+
+    PostgreSQL types the selected parameters by explicit casts (it would take
+    an untyped one for text); SQLite needs none, and a cast there would apply
+    its numeric affinity to timestamps.
     """
-    columns = table.__table__.c
-    typed = session.get_bind().dialect.name == "postgresql"
-    names = list(rows[0])
+    selected: list[Any] = []
+    for column in columns:
+        kind = table.c[column].type
+        value: Any = bindparam(f"r{number}_{column}", type_=kind)
+        selected.append((cast(value, kind) if typed else value).label(column))
+    return selected
 
-    def selected(values: Mapping[str, Any]) -> Any:
-        expressions = []
-        for column in names:
-            expression: Any = literal(values[column], columns[column].type)
-            if typed:
-                expression = cast(expression, columns[column].type)
-            expressions.append(expression.label(column))
-        return select(*expressions)
 
-    if len(rows) == 1:
-        source = selected(rows[0])
-        if condition is not None:
-            source = source.where(condition)
-        return insert(table).from_select(names, source)
-    rows_of = union_all(*(selected(values) for values in rows)).subquery("rows")
-    source = select(*rows_of.c)
-    if condition is not None:
-        source = source.where(condition)
-    return insert(table).from_select(names, source)
+@lru_cache(maxsize=1024)
+def _guarded_insert(dialect: str, what: str, count: int) -> Executable:
+    """``INSERT INTO t (...) SELECT * FROM (<row> UNION ALL ...) WHERE <guard> RETURNING ...``
+    for ``count`` rows, built once per shape: SQLAlchemy then reuses its compiled form."""
+    table: Any
+    columns: tuple[str, ...]
+    returned: tuple[Any, ...]
+    if what == "steps":
+        table, columns, returned = ApplyStepRow.__table__, STEP_COLUMNS, (ApplyStepRow.id,)
+        guard: Any = exists().where(
+            ApplyRow.id == bindparam("guard_apply"),
+            ApplyRow.tenant == bindparam("guard_tenant"),
+            ApplyRow.outcome == "running",
+        )
+    else:
+        table, columns = IntentRow.__table__, INTENT_COLUMNS
+        returned = (IntentRow.id, IntentRow.kind, IntentRow.name)
+        guard = true()
+        if what == "leased intents":
+            guard = exists().where(
+                LockRow.tenant == bindparam("guard_tenant"),
+                LockRow.token == bindparam("guard_token"),
+            )
+    source = _rows(dialect, table, columns, count).where(guard)
+    return insert(table).from_select(list(columns), source).returning(*returned)
+
+
+@lru_cache(maxsize=256)
+def _upsert(dialect: str, count: int) -> Executable:
+    """``INSERT INTO resources ... SELECT <rows> ON CONFLICT DO UPDATE`` of ``count`` rows."""
+    table: Any = ResourceRow.__table__
+    dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # SQLite needs a WHERE before ON CONFLICT, or it reads ON as a join's
+    source = _rows(dialect, table, RESOURCE_COLUMNS, count).where(true())
+    upsert = dialect_insert(table).from_select(list(RESOURCE_COLUMNS), source)
+    changing = {c: upsert.excluded[c] for c in RESOURCE_COLUMNS if c not in KEY_COLUMNS}
+    return upsert.on_conflict_do_update(index_elements=list(KEY_COLUMNS), set_=changing)
+
+
+def _rows(dialect: str, table: Any, columns: Sequence[str], count: int) -> Select[Any]:
+    """``SELECT <row 0> UNION ALL SELECT <row 1> ...`` as one selectable of ``columns``."""
+    typed = dialect == "postgresql"
+    rows = [select(*_row(table, columns, n, typed)) for n in range(count)]
+    if count == 1:
+        return rows[0]
+    union = union_all(*rows).subquery("rows")
+    return select(*union.c)

@@ -4,9 +4,10 @@ Before a connector call that changes something, apply writes an *intent*
 (tenant, resource, action, idempotency key, what it is applying) and commits.
 After the call, the result and the new last-applied record are written in the
 same transaction that deletes the intent (``intent_id=`` on
-:meth:`~reconciler.state.StateStore.record_resource` and friends). So at any
-moment, for every change, either the intent or its result is in the database,
-never neither.
+:meth:`~reconciler.state.StateStore.record_resource` and friends, or a
+:class:`~reconciler.state.batch.StepWrite` of a batch). So at any moment, for
+every change, either the intent or its result is in the database, never
+neither.
 
 An intent still open at the start of a plan belongs to an apply that died
 mid-call (killed, lost its network or database). Its outcome is unknown, so

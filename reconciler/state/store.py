@@ -10,7 +10,10 @@ short transaction, committed before the method returns:
 2. After each connector call, :meth:`~StateStore.record_resource`,
    :meth:`~StateStore.forget_resource` or :meth:`~StateStore.record_failure`
    writes the resource and a step row together, so a crash loses at most the
-   step in flight.
+   step in flight. Apply itself hands its steps to
+   :meth:`~StateStore.write_batch`, which writes the results of the steps
+   that finished together and the intents of the steps about to start in one
+   transaction (see :mod:`.batch`).
 3. :meth:`~StateStore.finish_apply` stamps the outcome.
 
 Wrapping the three in :meth:`~StateStore.tenant_lock` (a lease row, see
