@@ -241,7 +241,10 @@ class _Runner:
     ) -> None:
         self.plan, self.store, self.client = plan, store, client
         self.apply_id, self.lease, self.listener = apply_id, lease, listener
-        self.writer = StateWriter(store, apply_id, plan.tenant, lease_token=lease.token)
+        self.sending = 0  # steps between taking a call slot and handing over their result
+        self.writer = StateWriter(
+            store, apply_id, plan.tenant, lease_token=lease.token, sending=lambda: self.sending > 0
+        )
         self.lanes = Lanes.of(10)
         self.before_step: BeforeStep | None = None
         self.done: dict[ResourceKey, asyncio.Future[StepResult]] = {}
@@ -281,6 +284,7 @@ class _Runner:
             async with self.lanes.ahead:  # journal now; the call goes out when a slot frees
                 change, intent = await self._guarded(self._journal(change))
                 await self.lanes.calls.acquire()
+            self.sending += 1
             try:
                 self.listener("start", change, None)
                 if self.before_step is not None:
@@ -290,6 +294,7 @@ class _Runner:
                         return await self._finish(change, "failed", str(exc), closing=intent)
                 sent = await self._guarded(self._send(change, intent))
             finally:
+                self.sending -= 1
                 self.lanes.calls.release()
             # the slot is free again: the next step's intent can share this result's commit
             await self._committed(sent.recorded)
