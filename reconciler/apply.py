@@ -9,16 +9,19 @@ An apply of one tenant runs like this:
 2. run every step (one resource each) as soon as the steps it depends on have
    succeeded: creates and updates after their dependencies, deletes after the
    deletes of their dependents. At most ``parallelism`` steps talk to the
-   connector at once (the limit is shared by every tenant of one
+   connector at once, and at most ``parallelism`` more wait for a call slot
+   with their intent journaled (:class:`Lanes`, shared by every tenant of one
    :func:`~reconciler.reconcile.apply_plan`);
 3. for each step that changes something: journal an *intent* and commit,
    send the connector calls, then record the result and close the intent in
    one transaction (see :mod:`reconciler.state.journal`). The intents and
    results of steps that start or finish together share one transaction
-   (:mod:`reconciler.apply_writer`). A create is recorded as soon as the
-   connector accepted it, *before* waiting for the object to become ready
-   (no wait when the create's answer says it is ready); neither the commit
-   of a result nor the wait holds a parallelism slot;
+   (:mod:`reconciler.apply_writer`). An intent whose step sent nothing (its
+   saved-plan check failed) is closed with the step's failure; one whose
+   call failed stays open for the next plan to look up. A create is
+   recorded as soon as the connector accepted it, *before* waiting for the
+   object to become ready (no wait when the create's answer says it is
+   ready); neither the commit of a result nor the wait holds a call slot;
 4. finish the apply with its outcome, release the lock.
 
 A failed step fails only the steps that depend on it; the others go on.

@@ -8,7 +8,9 @@ On a real SQLite and PostgreSQL database, against the emulator over HTTP:
 - a ``reconciler apply`` killed with ``kill -9`` while batches are in flight
   leaves intents open, and the next apply settles them: nothing is created
   twice, every object is in state, the journal is empty;
-- an object whose create answer says it is ready costs no readiness read.
+- an object whose create answer says it is ready costs no readiness read;
+- a step refused just before its call (a saved plan's check) closes the
+  intent it journaled while waiting for a call slot.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from reconciler.apply import ApplyResult
 from reconciler.cli import main
 from reconciler.emulator.faults import Faults
 from reconciler.emulator.server import RunningEmulator, running_emulator
+from reconciler.errors import StalePlanError
 from reconciler.load import load_path
 from reconciler.mcp.client import ConnectorClient
+from reconciler.plan import ResourceChange
 from reconciler.reconcile import apply_plan, observe_tenant, plan_tenants
 from reconciler.state import StateStore
 from tests.apply.helpers import EXAMPLES, converged, remote_problems
@@ -148,3 +152,26 @@ def test_no_readiness_read_for_an_object_created_ready(
 
     assert readiness_reads(ready_delay=0.0) == 0
     assert readiness_reads(ready_delay=0.3) > 0  # created not ready: apply waits, reading
+
+
+def test_a_step_refused_before_its_call_leaves_no_intent_open(
+    specs: Path, emulator: RunningEmulator, db_url: str
+) -> None:
+    async def refuse_notebooks(change: ResourceChange) -> None:
+        if change.key.kind == "Notebook":
+            raise StalePlanError(f"{change.address} changed after the plan was made")
+
+    async def apply(store: StateStore) -> list[ApplyResult]:
+        async with ConnectorClient(emulator.url, emulator.api_key) as client:
+            plan = await plan_tenants(load_path(specs / "acme"), store=store, client=client)
+            return await apply_plan(
+                plan, store=store, client=client, actor="t", before_step=refuse_notebooks
+            )
+
+    with StateStore.open(db_url) as store:
+        [result] = asyncio.run(apply(store))
+        assert store.open_intents() == []  # journaled ahead, never sent: closed with the failure
+        [history] = store.history()
+    refused = {s.key.name for s in result.steps if s.outcome == "failed"}
+    assert refused and all(s.key.kind == "Notebook" for s in result.steps if s.outcome == "failed")
+    assert {s.name for s in history.steps if s.outcome == "failed"} >= refused
