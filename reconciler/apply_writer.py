@@ -81,7 +81,7 @@ class StateWriter:
 
     def _started(self) -> None:
         self._wake.set()
-        if self._task is None:
+        if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name=f"state-writer-{self.tenant}")
 
     async def _run(self) -> None:
