@@ -2,7 +2,8 @@
 
 ``python -m bench.serve --api-key K`` binds a free port on 127.0.0.1, prints
 ``http://127.0.0.1:<port>`` on its first stdout line and serves until killed.
-Readiness delays are zero, so waits for endpoints and indexes cost one GET.
+Readiness delays are zero, so endpoints and indexes are ready in their create answers
+(apply sends no readiness read).
 
 Latency is injected with the emulator's own fault injection
 (``POST /_emulator/faults``), set at run time by the harness between phases.

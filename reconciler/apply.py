@@ -9,13 +9,19 @@ An apply of one tenant runs like this:
 2. run every step (one resource each) as soon as the steps it depends on have
    succeeded: creates and updates after their dependencies, deletes after the
    deletes of their dependents. At most ``parallelism`` steps talk to the
-   connector at once (the limit is shared by every tenant of one
+   connector at once, and at most ``parallelism`` more wait for a call slot
+   with their intent journaled (:class:`Lanes`, shared by every tenant of one
    :func:`~reconciler.reconcile.apply_plan`);
 3. for each step that changes something: journal an *intent* and commit,
    send the connector calls, then record the result and close the intent in
-   one transaction (see :mod:`reconciler.state.journal`). A create is
+   one transaction (see :mod:`reconciler.state.journal`). The intents and
+   results of steps that start or finish together share one transaction
+   (:mod:`reconciler.apply_writer`). An intent whose step sent nothing (its
+   saved-plan check failed) is closed with the step's failure; one whose
+   call failed stays open for the next plan to look up. A create is
    recorded as soon as the connector accepted it, *before* waiting for the
-   object to become ready; the wait holds no parallelism slot;
+   object to become ready (no wait when the create's answer says it is
+   ready); neither the commit of a result nor the wait holds a call slot;
 4. finish the apply with its outcome, release the lock.
 
 A failed step fails only the steps that depend on it; the others go on.
@@ -30,11 +36,14 @@ in worker threads, so a slow database never stalls the event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from reconciler import claims
+from reconciler.apply_writer import StateWriter
 from reconciler.errors import ApplyError, ReconcilerError, StateError
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import RecordedResource, ResourceKey
@@ -44,12 +53,14 @@ from reconciler.remote_ids import filled, missing
 from reconciler.scrub import scrub
 from reconciler.secrets import secret_values
 from reconciler.state import StateStore
-from reconciler.state.leases import TenantLease, busy
+from reconciler.state.batch import IntentWrite, StepWrite
+from reconciler.state.leases import TenantLease, busy, lost
 
 DEPENDS_FORWARD = frozenset(
     {Action.CREATE, Action.UPDATE, Action.REPLACE, Action.ADOPT, Action.NOOP} | FAILING
 )
 LOCK_POLL = 0.25
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,16 @@ class StepResult:
     action: Action
     outcome: str  # "ok" | "failed" | "skipped"
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A step's connector calls are done: the object's remote id, whether it is known to be
+    ready, and the commit of the step's result (``recorded``)."""
+
+    remote_id: str | None
+    recorded: Awaitable[None]
+    ready: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +109,24 @@ class ApplyInterrupted(StateError):
         self.steps = steps
 
 
+@dataclass(frozen=True)
+class Lanes:
+    """The parallelism limit, shared by the tenants of one apply.
+
+    At most ``parallelism`` steps talk to the connector at once (``calls``);
+    at most ``parallelism`` more have their intent journaled while they wait
+    for a call slot (``ahead``), so when a slot frees its next call goes out
+    at once, and that intent shares a commit with the results before it.
+    """
+
+    calls: asyncio.Semaphore
+    ahead: asyncio.Semaphore
+
+    @classmethod
+    def of(cls, parallelism: int) -> Lanes:
+        return cls(asyncio.Semaphore(max(1, parallelism)), asyncio.Semaphore(max(1, parallelism)))
+
+
 StepListener = Callable[[str, ResourceChange, str | None], None]
 """Called with ("start" | "waiting" | "ok" | "failed" | "skipped", change, detail)."""
 
@@ -107,7 +146,7 @@ async def apply_tenant(
     before_step: BeforeStep | None = None,
     lock_timeout: float = 0.0,
     command: str | None = None,
-    slots: asyncio.Semaphore | None = None,
+    lanes: Lanes | None = None,
     lease: TenantLease | None = None,
 ) -> ApplyResult:
     """Apply one tenant's plan; returns every step's outcome (never raises for a step).
@@ -135,7 +174,7 @@ async def apply_tenant(
         )
         runner = _Runner(plan, store, client, apply_id, lease, listener or _quiet)
         runner.before_step = before_step
-        runner.slots = slots or asyncio.Semaphore(max(1, parallelism))
+        runner.lanes = lanes or Lanes.of(parallelism)
         results = await runner.run(steps)
         try:
             if runner.fatal is not None:
@@ -205,11 +244,14 @@ class _Runner:
     ) -> None:
         self.plan, self.store, self.client = plan, store, client
         self.apply_id, self.lease, self.listener = apply_id, lease, listener
-        self.slots = asyncio.Semaphore(10)
+        self.sending = 0  # steps between taking a call slot and handing over their result
+        self.writer = StateWriter(
+            store, apply_id, plan.tenant, lease_token=lease.token, sending=lambda: self.sending > 0
+        )
+        self.lanes = Lanes.of(10)
         self.before_step: BeforeStep | None = None
         self.done: dict[ResourceKey, asyncio.Future[StepResult]] = {}
         self.fatal: StateError | None = None
-        self.intents: dict[ResourceKey, int] = {}  # one intent per step
         self.ids: dict[tuple[str, str], str] = {}  # for ${resources.*.id}; grows as steps create
         for c in plan.changes:
             known = c.observed.remote_id if c.observed is not None else c.remote_id
@@ -221,7 +263,10 @@ class _Runner:
         loop = asyncio.get_running_loop()
         self.done = {k: loop.create_future() for k in by_key}
         tasks = [asyncio.create_task(self._step(c, _prerequisites(c, by_key))) for c in steps]
-        return tuple(await asyncio.gather(*tasks))
+        try:
+            return tuple(await asyncio.gather(*tasks))
+        finally:
+            await self.writer.close()
 
     async def _step(self, change: ResourceChange, needs: list[ResourceKey]) -> StepResult:
         before = [await asyncio.shield(self.done[k]) for k in needs]
@@ -237,25 +282,33 @@ class _Runner:
         return result
 
     async def _execute(self, change: ResourceChange) -> StepResult:
-        async with self.slots:
-            self.listener("start", change, None)
+        intent: int | None = None
+        try:
+            async with self.lanes.ahead:  # journal now; the call goes out when a slot frees
+                change, intent = await self._guarded(self._journal(change))
+                await self.lanes.calls.acquire()
+            self.sending += 1
             try:
+                self.listener("start", change, None)
                 if self.before_step is not None:
-                    await self.before_step(change)
-            except ReconcilerError as exc:
-                return await self._finish(change, "failed", str(exc))
-            try:
-                remote_id = await self._guarded(self._call(change))
-            except ReconcilerError as exc:
-                return await self._finish(change, "failed", str(exc))
-        if remote_id is not None and (change.action is not Action.NOOP or change.wait):
-            try:
-                await self._wait_ready(change, remote_id)
-            except ReconcilerError as exc:
-                return await self._finish(change, "failed", str(exc))
+                    try:
+                        await self.before_step(change)
+                    except ReconcilerError as exc:  # nothing was sent: close the intent
+                        return await self._finish(change, "failed", str(exc), closing=intent)
+                sent = await self._guarded(self._send(change, intent))
+            finally:
+                self.sending -= 1
+                self.lanes.calls.release()
+            # the slot is free again: the next step's intent can share this result's commit
+            await self._committed(sent.recorded)
+            waits = change.action is not Action.NOOP or change.wait
+            if sent.remote_id is not None and waits and not sent.ready:
+                await self._wait_ready(change, sent.remote_id)
+        except ReconcilerError as exc:
+            return await self._finish(change, "failed", str(exc))
         return await self._finish(change, "ok", None)
 
-    async def _guarded(self, attempt: Awaitable[str | None]) -> str | None:
+    async def _guarded(self, attempt: Awaitable[T]) -> T:
         """Run ``attempt`` unless the database failed already; a database failure is fatal."""
         if self.fatal is not None:
             close = getattr(attempt, "close", None)
@@ -272,74 +325,81 @@ class _Runner:
         kind = KINDS[change.key.kind]
         if not kind.ready_timeout:
             return
+        if self.fatal is not None:
+            raise self.fatal
         self.listener("waiting", change, f"waiting up to {kind.ready_timeout:g} s to be ready")
-        await self._guarded(
-            _none(kind.wait_ready(self.client, self.plan.context, change.identity, remote_id))
-        )
+        await kind.wait_ready(self.client, self.plan.context, change.identity, remote_id)
 
-    async def _finish(self, change: ResourceChange, outcome: str, error: str | None) -> StepResult:
-        """Log a failed or skipped step in state (if the database still works), tell listeners."""
+    async def _committed(self, written: Awaitable[None]) -> None:
+        """Wait for a write handed to the writer; a database failure is fatal."""
+        try:
+            await written
+        except StateError as exc:
+            self.fatal = self.fatal or exc
+            raise
+
+    async def _finish(
+        self, change: ResourceChange, outcome: str, error: str | None, *, closing: int | None = None
+    ) -> StepResult:
+        """Log a failed or skipped step in state (if the database still works), tell listeners.
+
+        ``closing`` is the step's intent when nothing was sent after all.
+        """
         desired = change.desired
         if error and desired is not None:
             error = scrub(error, secret_values(desired.spec, desired.cleartext))
         if outcome != "ok" and self.fatal is None:
-            try:
-                await asyncio.to_thread(
-                    self.store.record_failure,
-                    self.apply_id,
-                    change.key,
-                    action=change.action.value,
-                    error=error or outcome,
-                )
-            except StateError as exc:
-                self.fatal = exc
+            failure = StepWrite(
+                change.key, change.action.value, error=error or outcome, intent_id=closing
+            )
+            with contextlib.suppress(StateError):  # fatal now: the apply stops
+                await self._committed(self.writer.step(failure))
         self.listener(outcome, change, error)
         return StepResult(change.key, change.action, outcome, error)
 
-    async def _call(self, change: ResourceChange) -> str | None:
-        """The step's connector calls between its intent and its record; the remote id."""
-        kind, ctx, client = KINDS[change.key.kind], self.plan.context, self.client
-        desired, observed = change.desired, change.observed
+    async def _journal(self, change: ResourceChange) -> tuple[ResourceChange, int | None]:
+        """The change with the remote ids it references filled, and its intent (when it
+        changes something), journaled and committed."""
         if change.action in FAILING:
             raise ApplyError(change.reason)
         if change.action is Action.FORGET:
-            await asyncio.to_thread(
-                self.store.forget_resource, self.apply_id, change.key, action=change.action.value
-            )
-            return None
-        if change.action is Action.DELETE:
-            intent = await self._intent(change)
-            if observed is not None:
+            return change, None
+        if change.action is not Action.DELETE:
+            change = self._with_ids(change)
+            creates = change.action in (Action.CREATE, Action.REPLACE) or change.observed is None
+            if not creates and not change.fields:
+                return change, None
+        return change, await self._intent(change)
+
+    async def _send(self, change: ResourceChange, intent: int | None) -> Sent:
+        """The step's connector calls (after its intent); its record goes to the writer."""
+        kind, ctx, client = KINDS[change.key.kind], self.plan.context, self.client
+        desired, observed = change.desired, change.observed
+        action = change.action.value
+        if self.lease.lost:
+            raise lost(self.plan.tenant)
+        if change.action in (Action.FORGET, Action.DELETE):
+            if change.action is Action.DELETE and observed is not None:
                 await kind.delete(client, ctx, observed.identity, observed.remote_id)
-            await asyncio.to_thread(
-                self.store.forget_resource,
-                self.apply_id,
-                change.key,
-                action=change.action.value,
-                intent_id=intent,
-            )
-            return None
+            forget = StepWrite(change.key, action, forget=True, intent_id=intent)
+            return Sent(None, self.writer.step(forget))
         assert desired is not None
-        change = self._with_ids(change)
-        desired = change.desired
-        assert desired is not None
-        creates = change.action in (Action.CREATE, Action.REPLACE) or observed is None
-        if not creates and not change.fields:
+        if intent is None:  # nothing to change: refresh the record
             assert observed is not None
-            await self._record(change, observed.remote_id, None)
-            return observed.remote_id
-        intent = await self._intent(change)
+            return Sent(observed.remote_id, self._record(change, observed.remote_id, None))
         if change.action is Action.REPLACE and observed is not None:
             await kind.delete(client, ctx, observed.identity, observed.remote_id)
-        if creates:
-            remote_id = await kind.create(client, ctx, desired, idempotency_key=self._key(change))
+        ready = False
+        if change.action in (Action.CREATE, Action.REPLACE) or observed is None:
+            created = await kind.create_object(
+                client, ctx, desired, idempotency_key=self._key(change)
+            )
+            remote_id, ready = created.remote_id, created.ready
         else:
-            assert observed is not None
             remote_id = observed.remote_id
             await kind.update(client, ctx, desired, observed, change.changed_fields)
         self.ids[(change.key.kind, change.key.name)] = remote_id
-        await self._record(change, remote_id, intent)
-        return remote_id
+        return Sent(remote_id, self._record(change, remote_id, intent), ready)
 
     def _with_ids(self, change: ResourceChange) -> ResourceChange:
         """The change with the remote ids its spec references (``${resources.*.id}``) filled."""
@@ -363,8 +423,6 @@ class _Runner:
 
     async def _intent(self, change: ResourceChange) -> int:
         """Journal the change (fenced by the tenant's lease) before anything is sent."""
-        if change.key in self.intents:
-            return self.intents[change.key]
         desired, observed = change.desired, change.observed
         request = {
             "spec": dict(change.after) if change.after is not None else None,
@@ -372,19 +430,15 @@ class _Runner:
             "lifecycle": dict(change.lifecycle),
             "remote_id": observed.remote_id if observed is not None else change.remote_id,
         }
-        self.intents[change.key] = await asyncio.to_thread(
-            self.store.open_intent,
-            self.apply_id,
-            change.key,
-            action=change.action.value,
-            identity=change.identity,
-            idempotency_key=self._key(change),
-            request=request,
-            lease_token=self.lease.token,
+        write = IntentWrite(
+            change.key, change.action.value, change.identity, self._key(change), request
         )
-        return self.intents[change.key]
+        return await self.writer.intent(write)
 
-    async def _record(self, change: ResourceChange, remote_id: str, intent: int | None) -> None:
+    def _record(
+        self, change: ResourceChange, remote_id: str, intent: int | None
+    ) -> asyncio.Future[None]:
+        """Hand the step's new record to the writer; the future is its commit."""
         desired = change.desired
         assert desired is not None
         record = RecordedResource(
@@ -395,15 +449,5 @@ class _Runner:
             depends_on=desired.depends_on,
             lifecycle=change.lifecycle,
         )
-        await asyncio.to_thread(
-            self.store.record_resource,
-            self.apply_id,
-            record,
-            action=change.action.value,
-            intent_id=intent,
-        )
-
-
-async def _none(awaitable: Awaitable[None]) -> str | None:
-    await awaitable
-    return None
+        step = StepWrite(change.key, change.action.value, record=record, intent_id=intent)
+        return self.writer.step(step)

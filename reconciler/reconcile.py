@@ -33,6 +33,7 @@ from reconciler.apply import (
     ApplyInterrupted,
     ApplyResult,
     BeforeStep,
+    Lanes,
     StepListener,
     acquire_lock,
     apply_tenant,
@@ -238,7 +239,7 @@ async def apply_plan(
     the state database fails) gets an :class:`ApplyResult` whose ``error``
     says why; the other tenants go on.
     """
-    slots = asyncio.Semaphore(max(1, parallelism))
+    lanes = Lanes.of(parallelism)
     leases = leases or {}
 
     def one(t: TenantPlan) -> Awaitable[ApplyResult]:
@@ -253,7 +254,7 @@ async def apply_plan(
             before_step=before_step,
             lock_timeout=lock_timeout,
             command=command,
-            slots=slots,
+            lanes=lanes,
             lease=leases.get(t.tenant),
         )
 

@@ -244,6 +244,14 @@ class ObservedResource:
 
 
 @dataclass(frozen=True)
+class Created:
+    """What a create's answer says: the new object's remote id, and whether it is ready."""
+
+    remote_id: str
+    ready: bool = True
+
+
+@dataclass(frozen=True)
 class RecordedResource:
     """What the reconciler last applied for a resource (from the state store)."""
 
@@ -382,6 +390,19 @@ class Kind(ABC):
         ``idempotency_key`` goes on the creating call, so a retried create cannot
         make a second object.
         """
+
+    async def create_object(
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Created:
+        """Create the object: its remote id, and whether the answer says it is ready already
+        (then apply sends no readiness read). Kinds that wait (``ready_timeout``) override it."""
+        remote_id = await self.create(client, tenant, desired, idempotency_key=idempotency_key)
+        return Created(remote_id, ready=not self.ready_timeout)
 
     @abstractmethod
     async def update(

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from reconciler.errors import ConflictError, ConnectorError
 from reconciler.kinds.base import (
     MANAGED_BY,
+    Created,
     DesiredResource,
     FieldProblem,
     FieldRule,
@@ -202,6 +203,17 @@ class ServingEndpoint(Kind):
         *,
         idempotency_key: str | None = None,
     ) -> str:
+        created = await self.create_object(client, tenant, desired, idempotency_key=idempotency_key)
+        return created.remote_id
+
+    async def create_object(
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Created:
         entity = _served_entity(desired.values())
         result = await client.post(
             "/databricks/serving-endpoints",
@@ -217,7 +229,8 @@ class ServingEndpoint(Kind):
                 "managed_by": MANAGED_BY,
             },
         )
-        return str((result or {}).get("id") or desired.identity)
+        answer = result or {}
+        return Created(str(answer.get("id") or desired.identity), ready=_is_ready(answer))
 
     async def update(
         self,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from reconciler.kinds.base import (
     MANAGED_BY,
+    Created,
     DesiredResource,
     FieldProblem,
     FieldRule,
@@ -301,7 +302,18 @@ class VectorIndex(Kind):
         *,
         idempotency_key: str | None = None,
     ) -> str:
-        await client.post(
+        created = await self.create_object(client, tenant, desired, idempotency_key=idempotency_key)
+        return created.remote_id
+
+    async def create_object(
+        self,
+        client: ConnectorClient,
+        tenant: TenantContext,
+        desired: DesiredResource,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Created:
+        result = await client.post(
             "/databricks/vector-indexes",
             idempotency_key=idempotency_key,
             json={
@@ -314,7 +326,8 @@ class VectorIndex(Kind):
                 "managed_by": MANAGED_BY,
             },
         )
-        return desired.identity
+        status = (result or {}).get("status") or {}
+        return Created(desired.identity, ready=status.get("ready") is True)
 
     async def update(
         self,

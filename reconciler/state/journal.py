@@ -4,9 +4,10 @@ Before a connector call that changes something, apply writes an *intent*
 (tenant, resource, action, idempotency key, what it is applying) and commits.
 After the call, the result and the new last-applied record are written in the
 same transaction that deletes the intent (``intent_id=`` on
-:meth:`~reconciler.state.StateStore.record_resource` and friends). So at any
-moment, for every change, either the intent or its result is in the database,
-never neither.
+:meth:`~reconciler.state.StateStore.record_resource` and friends, or a
+:class:`~reconciler.state.batch.StepWrite` of a batch). So at any moment, for
+every change, either the intent or its result is in the database, never
+neither.
 
 An intent still open at the start of a plan belongs to an apply that died
 mid-call (killed, lost its network or database). Its outcome is unknown, so
@@ -21,22 +22,20 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Insert, cast, delete, exists, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from reconciler.kinds.base import RecordedResource, ResourceKey
-from reconciler.state.leases import check_held
+from reconciler.state.batch import BatchWritten, IntentWrite, write_resources
 from reconciler.state.models import (
     ApplyRow,
     ApplyStepRow,
     IntentRow,
-    LockRow,
     ResourceRow,
     TenantRow,
     utcnow,
 )
-from reconciler.state.records import Intent, to_json
+from reconciler.state.records import Intent
 
 INTERRUPTED = "interrupted"
 """Outcome of an apply whose process died before finishing it."""
@@ -47,6 +46,7 @@ class JournalMixin:
 
     _session: Callable[[str], AbstractContextManager[Session]]
     _read_session: Callable[[str], AbstractContextManager[Session]]
+    write_batch: Callable[..., BatchWritten]
 
     def open_intent(
         self,
@@ -64,31 +64,11 @@ class JournalMixin:
         With ``lease_token`` the write happens only while that lease still
         holds the tenant, so an apply that lost its lock sends nothing more.
         """
-        values = {
-            "apply_id": apply_id,
-            "tenant": key.tenant,
-            "kind": key.kind,
-            "name": key.name,
-            "action": action,
-            "identity": identity,
-            "idempotency_key": idempotency_key,
-            "request": to_json(request),
-            "opened_at": utcnow(),
-        }
-        with self._session(f"journaling the {action} of {key}") as session:
-            if lease_token is None:
-                statement = insert(IntentRow).values(values)
-            else:  # one statement: the row is written only while the lease holds
-                statement = _insert_where(
-                    session, IntentRow, values, _lease_held(key.tenant, lease_token)
-                )
-            intent_id = session.scalar(statement.returning(IntentRow.id))
-            if intent_id is None:
-                assert lease_token is not None
-                check_held(session, key.tenant, lease_token)  # raises, naming what was lost
-                raise AssertionError("the lease check let an unjournaled intent through")
-            session.commit()
-            return int(intent_id)
+        intent = IntentWrite(key, action, identity, idempotency_key, request)
+        written = self.write_batch(apply_id, key.tenant, intents=[intent], lease_token=lease_token)
+        if written.refused is not None:
+            raise written.refused
+        return written.intent_ids[0]
 
     def open_intents(self, tenant: str | None = None) -> list[Intent]:
         """Intents never closed (of one tenant, or all), oldest first."""
@@ -161,109 +141,7 @@ class JournalMixin:
 
 def write_resource(session: Session, resource: RecordedResource) -> None:
     """Insert or update the resource's row in one statement (no commit)."""
-    key = resource.key
-    values = {
-        "identity": resource.identity,
-        "remote_id": resource.remote_id,
-        "spec": to_json(resource.spec),
-        "depends_on": [[k.tenant, k.kind, k.name] for k in resource.depends_on],
-        "observed": None if resource.observed is None else to_json(resource.observed),
-        "status": resource.status,
-        "lifecycle": to_json(resource.lifecycle) if resource.lifecycle else None,
-        "updated_at": utcnow(),
-    }
-    row_key = {"tenant": key.tenant, "kind": key.kind, "name": key.name}
-    dialect = session.get_bind().dialect.name
-    upsert: Any
-    if dialect == "postgresql":
-        upsert = postgresql.insert(ResourceRow)
-    elif dialect == "sqlite":
-        upsert = sqlite.insert(ResourceRow)
-    else:  # another database: the portable read-then-write
-        _write_resource_orm(session, resource, values)
-        return
-    upsert = upsert.values({**row_key, **values})
-    session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=list(row_key), set_={c: upsert.excluded[c] for c in values}
-        ),
-        execution_options={"synchronize_session": False},
-    )
-
-
-def _write_resource_orm(
-    session: Session, resource: RecordedResource, values: Mapping[str, Any]
-) -> None:
-    key = resource.key
-    row = session.get(ResourceRow, (key.tenant, key.kind, key.name))
-    if row is None:
-        row = ResourceRow(tenant=key.tenant, kind=key.kind, name=key.name)
-        session.add(row)
-    for column, value in values.items():
-        setattr(row, column, value)
-
-
-def insert_step(
-    session: Session,
-    apply_id: int,
-    key: ResourceKey,
-    action: str,
-    *,
-    error: str | None = None,
-) -> bool:
-    """Log a step of a running apply of the key's tenant, in one statement (no commit).
-
-    False when no such apply is running (nothing was written); the caller
-    then looks the apply up to say why.
-    """
-    values = {
-        "apply_id": apply_id,
-        "kind": key.kind,
-        "name": key.name,
-        "action": action,
-        "outcome": "ok" if error is None else "failed",
-        "error": error,
-        "at": utcnow(),
-    }
-    running = exists().where(
-        ApplyRow.id == apply_id, ApplyRow.tenant == key.tenant, ApplyRow.outcome == "running"
-    )
-    statement = _insert_where(session, ApplyStepRow, values, running)
-    return session.scalar(statement.returning(ApplyStepRow.id)) is not None
-
-
-def _insert_where(
-    session: Session, table: Any, values: Mapping[str, Any], condition: Any
-) -> Insert:
-    """``INSERT INTO table (...) SELECT <values> WHERE <condition>``.
-
-    PostgreSQL types the selected parameters by explicit casts (it would take
-    an untyped one for text); SQLite needs none, and a cast there would apply
-    its numeric affinity to timestamps.
-    """
-    columns = table.__table__.c
-    typed = session.get_bind().dialect.name == "postgresql"
-    selected = []
-    for column, value in values.items():
-        expression: Any = literal(value, columns[column].type)
-        if typed:
-            expression = cast(expression, columns[column].type)
-        selected.append(expression.label(column))
-    return insert(table).from_select(list(values), select(*selected).where(condition))
-
-
-def _lease_held(tenant: str, token: str) -> Any:
-    return exists().where(LockRow.tenant == tenant, LockRow.token == token)
-
-
-def close_intent(session: Session, intent_id: int | None) -> None:
-    """Delete an intent inside the caller's transaction (no-op for None)."""
-    if intent_id is not None:
-        session.execute(
-            delete(IntentRow)
-            .where(IntentRow.id == intent_id)
-            .execution_options(synchronize_session=False)
-        )
+    write_resources(session, [resource])
 
 
 def _bump_serial(session: Session, tenant: str) -> None:

@@ -138,11 +138,16 @@ def check_held(session: Session, tenant: str, token: str) -> None:
     """Raise StateError unless ``token`` still holds the tenant's lease (no commit)."""
     current = session.scalar(select(LockRow.token).where(LockRow.tenant == tenant))
     if current != token:
-        raise StateError(
-            f"the lock on tenant {tenant} was lost (it expired or was force-released); "
-            "the apply stopped before its next connector call",
-            hint="run plan again: it looks up whatever was in flight",
-        )
+        raise lost(tenant)
+
+
+def lost(tenant: str) -> StateError:
+    """The error for an apply whose lease on ``tenant`` was taken from it."""
+    return StateError(
+        f"the lock on tenant {tenant} was lost (it expired or was force-released); "
+        "the apply stopped before its next connector call",
+        hint="run plan again: it looks up whatever was in flight",
+    )
 
 
 def holder_of(row: LockRow) -> LockHolder:

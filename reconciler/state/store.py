@@ -10,7 +10,10 @@ short transaction, committed before the method returns:
 2. After each connector call, :meth:`~StateStore.record_resource`,
    :meth:`~StateStore.forget_resource` or :meth:`~StateStore.record_failure`
    writes the resource and a step row together, so a crash loses at most the
-   step in flight.
+   step in flight. Apply itself hands its steps to
+   :meth:`~StateStore.write_batch`, which writes the results of the steps
+   that finished together and the intents of the steps about to start in one
+   transaction (see :mod:`.batch`).
 3. :meth:`~StateStore.finish_apply` stamps the outcome.
 
 Wrapping the three in :meth:`~StateStore.tenant_lock` (a lease row, see
@@ -34,12 +37,13 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from reconciler.errors import StateError
 from reconciler.kinds.base import RecordedResource, ResourceKey
+from reconciler.state.batch import BatchMixin, StepWrite, running_apply
 from reconciler.state.claims import ClaimsMixin
 from reconciler.state.db import READ_ONLY_OPTION, describe_database, normalize_database_url
 from reconciler.state.drift import DriftMixin
-from reconciler.state.journal import JournalMixin, close_intent, insert_step, write_resource
+from reconciler.state.journal import JournalMixin
 from reconciler.state.locking import LockingMixin
-from reconciler.state.models import ApplyRow, ApplyStepRow, ResourceRow, TenantRow, utcnow
+from reconciler.state.models import ApplyRow, ResourceRow, TenantRow, utcnow
 from reconciler.state.open import open_engine
 from reconciler.state.plans import PlansMixin
 from reconciler.state.records import (
@@ -67,7 +71,9 @@ class StateReader(Protocol):
     def claims_of(self, tenant: str) -> dict[str, str]: ...
 
 
-class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin, ClaimsMixin):
+class StateStore(
+    BatchMixin, JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin, ClaimsMixin
+):
     """Recorded state in PostgreSQL or SQLite; open it with :meth:`StateStore.open`.
 
     The intent journal, the tenant locks, the drift reports, the service
@@ -210,28 +216,15 @@ class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin
         intent_id: int | None = None,
     ) -> None:
         """Store what was just applied to ``resource``, log the step, close its intent."""
-        key = resource.key
-        with self._session(f"recording {key}") as session:
-            if not insert_step(session, apply_id, key, action):
-                _running_apply(session, apply_id, key)  # raises, saying what is wrong
-                raise StateError(f"apply {apply_id} could not log the step of {key}")
-            write_resource(session, resource)
-            close_intent(session, intent_id)
-            session.commit()
+        step = StepWrite(resource.key, action, record=resource, intent_id=intent_id)
+        self.write_batch(apply_id, resource.key.tenant, steps=[step])
 
     def forget_resource(
         self, apply_id: int, key: ResourceKey, *, action: str, intent_id: int | None = None
     ) -> None:
         """Drop the resource from state (deleted, or no longer ours), log the step, close intent."""
-        now = utcnow()
-        with self._session(f"forgetting {key}") as session:
-            _running_apply(session, apply_id, key)
-            row = session.get(ResourceRow, (key.tenant, key.kind, key.name))
-            if row is not None:
-                session.delete(row)
-            session.add(_step(apply_id, key, action, now))
-            close_intent(session, intent_id)
-            session.commit()
+        step = StepWrite(key, action, forget=True, intent_id=intent_id)
+        self.write_batch(apply_id, key.tenant, steps=[step])
 
     def remove_resource(self, key: ResourceKey) -> bool:
         """Forget a resource outside any apply (``state rm``); the remote object stays.
@@ -254,11 +247,7 @@ class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin
 
     def record_failure(self, apply_id: int, key: ResourceKey, *, action: str, error: str) -> None:
         """Log a failed step; the resource's recorded state stays as it was."""
-        with self._session(f"recording the failure of {key}") as session:
-            if not insert_step(session, apply_id, key, action, error=error):
-                _running_apply(session, apply_id, key)  # raises, saying what is wrong
-                raise StateError(f"apply {apply_id} could not log the step of {key}")
-            session.commit()
+        self.write_batch(apply_id, key.tenant, steps=[StepWrite(key, action, error=error)])
 
     def refresh_observed(
         self, tenant: str, observed: Mapping[ResourceKey, Mapping[str, Any]]
@@ -294,7 +283,7 @@ class StateStore(JournalMixin, LockingMixin, DriftMixin, StatusMixin, PlansMixin
         if outcome not in FINISHED_OUTCOMES:
             raise ValueError(f"outcome must be one of {FINISHED_OUTCOMES}, not {outcome!r}")
         with self._session(f"finishing apply {apply_id}") as session:
-            row = _running_apply(session, apply_id, None)
+            row = running_apply(session, apply_id, None)
             row.outcome = outcome
             row.finished_at = utcnow()
             row.summary = {**row.summary, **to_json(summary)}
@@ -361,38 +350,6 @@ def _insert_tenant(session: Session, tenant: str) -> bool:
     except IntegrityError:
         return False
     return True
-
-
-def _running_apply(session: Session, apply_id: int, key: ResourceKey | None) -> ApplyRow:
-    """The apply row, checked to be running and (if ``key`` is given) of the key's tenant."""
-    row = session.get(ApplyRow, apply_id)
-    if row is None:
-        raise StateError(f"apply {apply_id} does not exist", hint="start one with begin_apply")
-    if key is not None and row.tenant != key.tenant:
-        raise StateError(
-            f"{key} cannot be recorded in apply {apply_id}, which belongs to tenant {row.tenant}",
-            hint="record each resource in an apply of its own tenant",
-        )
-    if row.outcome != RUNNING:
-        raise StateError(
-            f"apply {apply_id} of tenant {row.tenant} already finished ({row.outcome})",
-            hint="start a new apply with a fresh plan",
-        )
-    return row
-
-
-def _step(
-    apply_id: int, key: ResourceKey, action: str, at: Any, *, error: str | None = None
-) -> ApplyStepRow:
-    return ApplyStepRow(
-        apply_id=apply_id,
-        kind=key.kind,
-        name=key.name,
-        action=action,
-        outcome="ok" if error is None else "failed",
-        error=error,
-        at=at,
-    )
 
 
 def _recorded(row: ResourceRow) -> RecordedResource:

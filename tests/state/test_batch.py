@@ -1,0 +1,73 @@
+"""Batched state writes (``write_batch``) on both backends: what a group commit keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.errors import StateError
+from reconciler.kinds.base import ResourceKey
+from reconciler.state import StateStore
+from reconciler.state.batch import MAX_ROWS, IntentWrite, StepWrite
+from reconciler.state.leases import TenantLease
+from tests.state.conftest import job
+from tests.state.test_store import start
+
+
+def _intents(names: list[str]) -> list[IntentWrite]:
+    request = {"spec": {"a": 1}, "depends_on": [], "lifecycle": {}, "remote_id": None}
+    return [
+        IntentWrite(ResourceKey("acme", "Job", n), "create", f"[acme] {n}", f"k-{n}", request)
+        for n in names
+    ]
+
+
+def test_a_batch_larger_than_one_statement_journals_and_records_every_step(
+    store: StateStore,
+) -> None:
+    apply_id = start(store)
+    lease = store.try_lock("acme")
+    assert isinstance(lease, TenantLease)
+    names = [f"job-{i:03}" for i in range(MAX_ROWS + 20)]
+    opened = store.write_batch(apply_id, "acme", intents=_intents(names), lease_token=lease.token)
+    assert opened.refused is None
+    by_name = {i.key.name: i.id for i in store.open_intents("acme")}
+    assert list(opened.intent_ids) == [by_name[n] for n in names]  # in the order asked
+
+    steps = [
+        StepWrite(job(n).key, "create", record=job(n), intent_id=i)
+        for n, i in zip(names, opened.intent_ids, strict=True)
+    ]
+    store.write_batch(apply_id, "acme", steps=steps, lease_token=lease.token)
+    assert store.open_intents() == []
+    assert sorted(k.name for k in store.read_tenant("acme").resources) == names
+    assert [s.name for s in store.history()[0].steps] == names
+    lease.release()
+
+
+def test_a_lost_lease_refuses_the_intents_but_keeps_the_results(store: StateStore) -> None:
+    apply_id = start(store)
+    lease = store.try_lock("acme")
+    assert isinstance(lease, TenantLease)
+    [first] = store.write_batch(
+        apply_id, "acme", intents=_intents(["sent"]), lease_token=lease.token
+    ).intent_ids
+    store.force_unlock("acme")
+    result = StepWrite(job("sent").key, "create", record=job("sent"), intent_id=first)
+    written = store.write_batch(
+        apply_id, "acme", steps=[result], intents=_intents(["next"]), lease_token=lease.token
+    )
+    assert written.refused is not None and "was lost" in written.refused.message
+    assert written.intent_ids == ()
+    assert store.open_intents() == []  # the result closed its intent; "next" was never opened
+    assert list(store.read_tenant("acme").resources) == [job("sent").key]
+
+
+def test_a_batch_of_a_finished_apply_writes_nothing(store: StateStore) -> None:
+    apply_id = start(store)
+    [opened] = store.write_batch(apply_id, "acme", intents=_intents(["late"])).intent_ids
+    store.finish_apply(apply_id, outcome="succeeded", summary={})
+    late = StepWrite(job("late").key, "create", record=job("late"), intent_id=opened)
+    with pytest.raises(StateError, match="already finished"):
+        store.write_batch(apply_id, "acme", steps=[late], intents=_intents(["more"]))
+    assert [i.key.name for i in store.open_intents()] == ["late"]  # left for recovery
+    assert store.read_tenant("acme").resources == {}
