@@ -188,18 +188,21 @@ class Controller:
 
         Raises :class:`ReconcilerError` when it failed (the status says so too).
         """
-        entry = self.entry(name)
+        self.entry(name)  # an unknown tenant fails before waiting for a slot
         async with self._slots:
             row = await asyncio.to_thread(self.store.tenant_status, name)
             policy = self.policy(name)
             if (row is not None and row.suspended) or policy.suspend:
-                return await self._suspended(name, entry, row, policy)
+                return await self._suspended(name, self.entry(name), row, policy)
             lease = await asyncio.to_thread(
                 self.store.try_lock, name, command=f"reconciler serve ({self.config.replica})"
             )
             if not isinstance(lease, TenantLease):
                 metrics.RECONCILES.labels(name, "busy").inc()
                 return None
+            # The documents in force now, not when the call began: a source refresh
+            # while this waited for a slot or the lock must not be undone by it.
+            entry = self.entry(name)
             try:
                 return await self._locked(
                     name, entry, policy, lease, forced=forced, targets=targets,
