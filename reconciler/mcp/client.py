@@ -57,7 +57,7 @@ REFUSED_RETRIES = 2
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"})
 BODY_LIMIT = 300  # characters of a response body quoted in an error
-SHARD_CONNECTIONS = 1
+SHARD_CONNECTIONS = 4
 """Connections per httpx client of the pool (see :class:`ConnectorClient`)."""
 
 log = logging.getLogger("reconciler.mcp")
@@ -123,28 +123,35 @@ class ConnectorClient:
         # Shards are made when a slot of theirs is first taken, and the most recently
         # freed slot is taken first (LIFO): a command making a few calls builds one
         # httpx client and keeps its warm connections; a busy plan fills all shards.
-        shards = 1 if transport is not None else max(1, max_connections // SHARD_CONNECTIONS)
-        per_shard = -(-max_connections // shards)
+        size = max(1, max_connections) if transport is not None else SHARD_CONNECTIONS
+        total = max(1, max_connections)
+        self._sizes = [min(size, total - start) for start in range(0, total, size)]
         tls = _tls_context() if self.base_url.startswith("https:") else False
         self._new_shard = functools.partial(
             httpx.AsyncClient,
             base_url=self.base_url + API_PREFIX,
             headers={"Authorization": f"Bearer {api_key}"},
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
-            limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
             transport=transport,
             verify=tls,
         )
         self._shards: dict[int, httpx.AsyncClient] = {}
         self._free: asyncio.LifoQueue[int] = asyncio.LifoQueue()
-        for shard in reversed(range(shards)):  # shard 0 on top
-            for _ in range(per_shard):
+        for shard in reversed(range(len(self._sizes))):  # shard 0 on top
+            for _ in range(self._sizes[shard]):
                 self._free.put_nowait(shard)
+
+    @property
+    def max_connections(self) -> int:
+        """Connections the pool may open at once (every shard's limit added up)."""
+        return sum(self._sizes)
 
     def _shard(self, index: int) -> httpx.AsyncClient:
         client = self._shards.get(index)
         if client is None:
-            client = self._shards[index] = self._new_shard()
+            size = self._sizes[index]
+            limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+            client = self._shards[index] = self._new_shard(limits=limits)
         return client
 
     def __repr__(self) -> str:
