@@ -6,9 +6,11 @@
 of the apply is not read for variables). Giving ``apply plan.json`` another
 ``--target-env`` or ``--var`` is refused; giving the same again is fine.
 
-A value that holds a secret read in this run is not written: only its SHA-256
-is, and ``apply`` needs the same value again (``--var`` or the environment),
-checked against that digest.
+A ``--var`` value that holds a secret read in this run is not written: only its
+SHA-256 is. ``RECONCILER_VAR_*`` values are never written (a pipeline's
+environment holds what no tenant may use, tokens included): only their digests
+are, and ``apply`` needs the same values in its environment again, checked
+against them. Either way ``apply`` is told what to give again.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def _kept(values: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """Each value in clear, or only its digest when it holds a secret."""
+def _kept(values: Mapping[str, str], *, clear: bool = True) -> dict[str, dict[str, str]]:
+    """Each value in clear (with ``clear``, unless it holds a secret), or only its digest."""
     return {
-        name: {"value": value} if scrub(value) == value else {"sha256": _sha256(value)}
+        name: {"value": value} if clear and scrub(value) == value else {"sha256": _sha256(value)}
         for name, value in sorted(values.items())
     }
 
@@ -49,7 +51,7 @@ def saved_inputs(options: LoadOptions) -> dict[str, Any]:
     return {
         "target_env": options.target_env,
         "variables": _kept(options.variables),
-        "environment": _kept(_environment(options)),
+        "environment": _kept(_environment(options), clear=False),
     }
 
 
@@ -58,7 +60,7 @@ def apply_inputs(saved: Saved | None, given: LoadOptions, plan: Path) -> LoadOpt
     A plan file written before plans kept them (no ``inputs``) is loaded with ``given``."""
     if saved is None:
         return given
-    target, variables = saved["target_env"], saved["variables"]
+    target, variables, environment_kept = _checked(saved, plan)
     if given.target_env is not None and given.target_env != target:
         raise _differs(plan, f"--target-env {target}" if target else "no --target-env")
     for name, value in given.variables.items():
@@ -72,9 +74,33 @@ def apply_inputs(saved: Saved | None, given: LoadOptions, plan: Path) -> LoadOpt
         environ={
             ENV_PREFIX + name: value
             for name, value in _values(
-                saved["environment"], environment, plan, f"{ENV_PREFIX}{{name}}"
+                environment_kept, environment, plan, f"{ENV_PREFIX}{{name}}"
             ).items()
         },
+    )
+
+
+def _checked(
+    saved: Saved, plan: Path
+) -> tuple[str | None, Mapping[str, Mapping[str, str]], Mapping[str, Mapping[str, str]]]:
+    """The saved target, variables and environment, or an error naming the plan file."""
+    if isinstance(saved, Mapping):
+        target, tables = saved.get("target_env"), (saved.get("variables"), saved.get("environment"))
+        if (target is None or isinstance(target, str)) and all(map(_is_table, tables)):
+            return target, tables[0], tables[1]  # type: ignore[return-value]
+    raise ReconcilerError(
+        f"{plan}: its record of the target and variables (`inputs`) is malformed",
+        hint="re-run plan to write the plan file again",
+    )
+
+
+def _is_table(table: Any) -> bool:
+    """``{name: {"value": text} or {"sha256": hex}}``."""
+    return isinstance(table, Mapping) and all(
+        isinstance(entry, Mapping)
+        and set(entry) in ({"value"}, {"sha256"})
+        and all(isinstance(v, str) for v in entry.values())
+        for entry in table.values()
     )
 
 
@@ -96,8 +122,9 @@ def _values(
             values[name] = given[name]
         else:
             raise ReconcilerError(
-                f"{plan}: variable `{name}` holds a secret, so the plan file keeps only its "
-                f"digest; give the same value again ({how.format(name=name)})"
+                f"{plan}: the plan file keeps only the digest of variable `{name}` (a secret, "
+                f"or a value from the environment); give the same value again "
+                f"({how.format(name=name)})"
             )
     return values
 

@@ -69,16 +69,24 @@ def test_apply_of_a_saved_plan_uses_its_target_and_variables(
 ) -> None:
     folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
     monkeypatch.setenv("RECONCILER_VAR_note", "from-env")
+    monkeypatch.setenv("RECONCILER_VAR_deploy_token", "ci-" + SECRET)  # no tenant uses it
     made = world.run(
         "plan", str(folder), "--target-env", "dev", "--var", "runs=3", "--out", str(saved)
     )
     assert made.code == 0, made.err
-    assert SECRET not in saved.read_text()
-    inputs = json.loads(saved.read_text())["inputs"]
+    text = saved.read_text()
+    assert SECRET not in text  # an environment value no tenant uses is kept as a digest only
+    inputs = json.loads(text)["inputs"]
     assert inputs["target_env"] == "dev" and inputs["variables"] == {"runs": {"value": "3"}}
-    assert inputs["environment"]["note"] == {"value": "from-env"}
-    monkeypatch.delenv("RECONCILER_VAR_note")  # the apply's environment is not read
+    assert set(inputs["environment"]["note"]) == set(inputs["environment"]["deploy_token"])
+    assert set(inputs["environment"]["note"]) == {"sha256"}
 
+    monkeypatch.setenv("RECONCILER_VAR_note", "changed-since")
+    refused = world.run("apply", str(saved), "--auto-approve")
+    assert refused.code == 1 and "RECONCILER_VAR_note" in refused.err, refused.err
+    assert world.api.get("/jobs", params={"tenant_id": "vars"}).json()["jobs"] == []
+
+    monkeypatch.setenv("RECONCILER_VAR_note", "from-env")
     applied = world.run("apply", str(saved), "--auto-approve")
     assert applied.code == 0, applied.out + applied.err
     settings = _job(world)
@@ -126,8 +134,27 @@ def test_a_variable_holding_a_secret_is_not_written_to_the_plan_file(
     assert SECRET not in text and "sha256" in json.dumps(json.loads(text)["inputs"])
 
     refused = world.run("apply", str(saved), "--auto-approve")
-    assert refused.code == 1 and "holds a secret" in refused.err and SECRET not in refused.err
+    assert refused.code == 1 and "keeps only the digest" in refused.err
+    assert SECRET not in refused.err
     applied = world.run("apply", str(saved), "--auto-approve", "--var", f"token={SECRET}")
     assert applied.code == 0, applied.out + applied.err
     params = _job(world)["tasks"][0]["notebook_task"]["base_parameters"]
     assert params["token"] == SECRET == params["also"]
+
+
+@pytest.mark.parametrize(
+    "inputs", [{"target_env": 3}, {"variables": {"runs": "3"}}, [], {"environment": None}]
+)
+def test_a_plan_file_with_malformed_inputs_is_refused_in_one_line(
+    world: World, tmp_path: Path, put_secret: PutSecret, inputs: Any
+) -> None:
+    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
+    assert world.run("plan", str(folder), "--out", str(saved)).code == 0
+    document = json.loads(saved.read_text())
+    good = document["inputs"]
+    document["inputs"] = {**good, **inputs} if isinstance(inputs, dict) else inputs
+    saved.write_text(json.dumps(document))
+    refused = world.run("apply", str(saved), "--auto-approve")
+    assert refused.code == 1 and "Traceback" not in refused.err, refused.err
+    assert "malformed" in refused.err or "re-run plan" in refused.err, refused.err
+    assert world.api.get("/jobs", params={"tenant_id": "vars"}).json()["jobs"] == []
