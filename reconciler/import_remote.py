@@ -18,11 +18,14 @@ tenant's namespace as ``validate`` would; what fails is skipped, not written.
 
 Values are written as data: ``${`` becomes ``$${`` (a literal, never a
 reference), and a value holding one of the tenant's secrets is written as
-``${secret:NAME}``, so no secret is ever written to a file.
+``${secret:NAME}`` (secrets of 4 characters or more: shorter ones cannot be told
+from ordinary text), longest first, so a secret inside another is never half written.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -95,14 +98,27 @@ def unmanaged(
 async def notebook_sources(
     client: ConnectorClient, context: TenantContext, objects: Sequence[ObservedResource]
 ) -> dict[str, str]:
-    """The body of every notebook among ``objects`` (lists never carry it), by path."""
-    kind, sources = KINDS["Notebook"], {}
-    for obj in objects:
-        if obj.kind == "Notebook":
-            path, params = kind.object_path(context, obj.identity, obj.remote_id)
-            raw = await client.get(path, params=params)
-            sources[obj.identity] = str((raw or {}).get("content") or "")
-    return sources
+    """The body of every notebook among ``objects`` (lists never carry it), by path; a
+    body that is missing or does not match the listed digest is left out (the notebook
+    is then skipped: adopting an empty body would overwrite the real one)."""
+    kind = KINDS["Notebook"]
+    notebooks = [obj for obj in objects if obj.kind == "Notebook"]
+
+    async def body(obj: ObservedResource) -> str | None:
+        path, params = kind.object_path(context, obj.identity, obj.remote_id)
+        raw = await client.get(path, params=params)
+        content = (raw or {}).get("content") if isinstance(raw, Mapping) else None
+        digest = obj.spec.get("content_sha256")
+        if not isinstance(content, str):
+            return None
+        if digest and hashlib.sha256(content.encode("utf-8")).hexdigest() != digest:
+            return None
+        return content
+
+    bodies = await asyncio.gather(*(body(obj) for obj in notebooks))
+    return {
+        obj.identity: text for obj, text in zip(notebooks, bodies, strict=True) if text is not None
+    }
 
 
 def tenant_secrets(tenant: str) -> dict[str, str]:
@@ -127,7 +143,8 @@ def documents(remote: Remote, kinds: set[str] | None = None) -> Imported:
     taken: dict[str, set[str]] = {kind: set() for kind in KINDS}
     for obj in remote.objects:
         if obj.kind == "Tenant":
-            tenant.update(KINDS["Tenant"].document_spec(obj) or {}, adopt=True)
+            tenant.update(_as_data(KINDS["Tenant"].document_spec(obj) or {}, remote.secrets))
+            tenant["adopt"] = True
             continue
         if kinds and obj.kind not in kinds:
             continue
@@ -138,7 +155,7 @@ def documents(remote: Remote, kinds: set[str] | None = None) -> Imported:
             continue
         taken[obj.kind].add(name)
         if obj.kind == "Notebook":
-            result.files[spec["source"]] = remote.sources.get(obj.identity, "")
+            result.files[spec["source"]] = remote.sources[obj.identity]
         spec = _as_data(spec, remote.secrets)
         folder = KINDS[obj.kind].collection
         result.documents.append((f"{folder}/{name}.yaml", _doc(obj.kind, name, spec)))
@@ -160,7 +177,9 @@ def _document(
     name = _name(remote.context, obj, taken)
     if obj.kind == "Notebook":
         spec["source"] = f"notebooks/{name}{SUFFIXES.get(spec['language'], '.txt')}"
-        body = remote.sources.get(obj.identity, "")
+        body = remote.sources.get(obj.identity)
+        if body is None:
+            raise _Skip("its body could not be read whole (missing, or not matching its digest)")
         held = [n for n, v in remote.secrets.items() if v in body]
         if held:
             raise _Skip(f"its body holds the value of secret `{held[0]}`; import it by hand")
@@ -209,7 +228,7 @@ def _as_data(value: Any, secrets: Mapping[str, str]) -> Any:
     """``value`` as document text: ``${`` escaped as ``$${``, secrets as ``${secret:NAME}``."""
     if isinstance(value, str):
         text = value.replace("${", "$${")
-        for name, secret in secrets.items():
+        for name, secret in sorted(secrets.items(), key=lambda item: -len(item[1])):
             text = text.replace(secret.replace("${", "$${"), f"${{secret:{name}}}")
         return text
     if isinstance(value, Mapping):
