@@ -85,6 +85,14 @@ class StateWriter:
             self._task = asyncio.create_task(self._run(), name=f"state-writer-{self.tenant}")
 
     async def _run(self) -> None:
+        try:
+            await self._loop()
+        except BaseException as exc:  # no step may wait forever on a writer that is gone
+            _fail([f for _, f in self._steps] + [f for _, f in self._intents], exc)
+            self._steps, self._intents = [], []
+            raise
+
+    async def _loop(self) -> None:
         while True:
             await self._wake.wait()
             # let the steps finishing or starting now join
@@ -102,6 +110,7 @@ class StateWriter:
         steps: list[tuple[StepWrite, asyncio.Future[None]]],
         intents: list[tuple[IntentWrite, asyncio.Future[int]]],
     ) -> None:
+        futures: list[asyncio.Future[Any]] = [f for _, f in steps] + [f for _, f in intents]
         try:
             written = await asyncio.to_thread(
                 self.store.write_batch,
@@ -111,16 +120,21 @@ class StateWriter:
                 intents=[w for w, _ in intents],
                 lease_token=self.lease_token,
             )
-        except Exception as exc:  # every step waiting on the batch learns of it
-            _fail([f for _, f in steps] + [f for _, f in intents], exc)
+        except BaseException as exc:  # every step waiting on the batch learns of it
+            _fail(futures, exc)
+            if not isinstance(exc, Exception):
+                raise  # cancelled: the writer stops, and _run fails what is queued
             return
-        for _, done in steps:
-            _settle(done, None)
-        if written.refused is not None:
-            _fail([f for _, f in intents], written.refused)
-            return
-        for (_, opened), intent_id in zip(intents, written.intent_ids, strict=True):
-            _settle(opened, intent_id)
+        try:
+            for _, done in steps:
+                _settle(done, None)
+            if written.refused is not None:
+                _fail([f for _, f in intents], written.refused)
+                return
+            for (_, opened), intent_id in zip(intents, written.intent_ids, strict=True):
+                _settle(opened, intent_id)
+        except Exception as exc:  # e.g. fewer intent ids than intents: none may hang
+            _fail(futures, exc)
 
 
 def _settle(future: asyncio.Future[Any], value: Any) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+from dataclasses import replace
 
+import pytest
+from sqlalchemy import text
+
+from reconciler import scrub
+from reconciler.apply_writer import StateWriter
 from reconciler.errors import StateError
 from reconciler.kinds.base import ResourceKey
 from reconciler.state import StateStore
-from reconciler.state.batch import MAX_ROWS, IntentWrite, StepWrite
+from reconciler.state.batch import MAX_ROWS, BatchWritten, IntentWrite, StepWrite
 from reconciler.state.leases import TenantLease
 from tests.state.conftest import job
 from tests.state.test_store import start
@@ -71,3 +77,46 @@ def test_a_batch_of_a_finished_apply_writes_nothing(store: StateStore) -> None:
         store.write_batch(apply_id, "acme", steps=[late], intents=_intents(["more"]))
     assert [i.key.name for i in store.open_intents()] == ["late"]  # left for recovery
     assert store.read_tenant("acme").resources == {}
+
+
+def test_batched_writes_keep_registered_secrets_out_of_every_column(store: StateStore) -> None:
+    secret = "batch-secret-value-41"
+    scrub.register(secret)
+    try:
+        apply_id = start(store)
+        lease = store.try_lock("acme")
+        assert isinstance(lease, TenantLease)
+        [intent] = _intents(["leaky"])
+        intent = replace(intent, identity=f"[acme] {secret}", request={"token": secret})
+        opened = store.write_batch(apply_id, "acme", intents=[intent], lease_token=lease.token)
+        record = job("leaky", spec={"token": secret}, identity=f"[acme] {secret}")
+        failed = StepWrite(job("other").key, "create", error=f"refused: {secret}")
+        store.write_batch(
+            apply_id,
+            "acme",
+            steps=[StepWrite(record.key, "create", record=record), failed],
+            intents=_intents(["later"]),
+            lease_token=lease.token,
+        )
+        with store._engine.connect() as connection:
+            for table in ("resources", "apply_steps", "intents"):
+                rows = connection.execute(text(f"SELECT * FROM {table}")).all()
+                assert rows and secret not in repr(rows), table
+        assert opened.refused is None
+    finally:
+        scrub.forget_all()
+
+
+async def test_a_writer_that_cannot_settle_a_batch_fails_its_steps_instead_of_hanging(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    apply_id = start(store)
+    lease = store.try_lock("acme")
+    assert isinstance(lease, TenantLease)
+    # a fault: the batch is written but answers fewer intent ids than it was given
+    monkeypatch.setattr(store, "write_batch", lambda *a, **k: BatchWritten(intent_ids=()))
+    writer = StateWriter(store, apply_id, "acme", lease_token=lease.token, linger=0)
+    opened = writer.intent(_intents(["a"])[0])
+    with pytest.raises(ValueError):
+        await asyncio.wait_for(opened, timeout=10)
+    await writer.close()
