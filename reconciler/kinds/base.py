@@ -376,7 +376,6 @@ class Kind(ABC):
         pages = client.paginate(self.list_path, items=self.list_items, params=params)
         return [self.project(raw) async for raw in pages]
 
-    @abstractmethod
     async def create(
         self,
         client: ConnectorClient,
@@ -385,11 +384,16 @@ class Kind(ABC):
         *,
         idempotency_key: str | None = None,
     ) -> str:
-        """Create the object; return its remote id.
+        """Create the object; return its remote id. A kind overrides this or, when the
+        create answer says whether the object is ready, :meth:`create_object`.
 
         ``idempotency_key`` goes on the creating call, so a retried create cannot
         make a second object.
         """
+        if type(self).create_object is Kind.create_object:
+            raise NotImplementedError(f"{type(self).__name__} overrides neither create method")
+        created = await self.create_object(client, tenant, desired, idempotency_key=idempotency_key)
+        return created.remote_id
 
     async def create_object(
         self,

@@ -195,17 +195,6 @@ class ServingEndpoint(Kind):
     ) -> tuple[str, dict[str, str]]:
         return f"/databricks/serving-endpoints/{identity}", {"tenant_id": tenant.tenant_id}
 
-    async def create(
-        self,
-        client: ConnectorClient,
-        tenant: TenantContext,
-        desired: DesiredResource,
-        *,
-        idempotency_key: str | None = None,
-    ) -> str:
-        created = await self.create_object(client, tenant, desired, idempotency_key=idempotency_key)
-        return created.remote_id
-
     async def create_object(
         self,
         client: ConnectorClient,

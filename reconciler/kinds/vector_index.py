@@ -294,17 +294,6 @@ class VectorIndex(Kind):
     ) -> tuple[str, dict[str, str]]:
         return f"/databricks/vector-indexes/{identity}", {"tenant_id": tenant.tenant_id}
 
-    async def create(
-        self,
-        client: ConnectorClient,
-        tenant: TenantContext,
-        desired: DesiredResource,
-        *,
-        idempotency_key: str | None = None,
-    ) -> str:
-        created = await self.create_object(client, tenant, desired, idempotency_key=idempotency_key)
-        return created.remote_id
-
     async def create_object(
         self,
         client: ConnectorClient,
