@@ -150,19 +150,23 @@ class StateStore(
         tenant does not record yet, so a no-change plan asks nothing, and planning
         every tenant does not read every other tenant's rows once per tenant.
         """
-        if wanted is not None and not wanted:
-            return {}
         query = select(ResourceRow.kind, ResourceRow.identity, ResourceRow.tenant).where(
             ResourceRow.tenant != excluding
         )
+        if wanted is None:
+            queries = [query]
+        else:
+            pairs = set(wanted)
+            names = sorted({identity for _, identity in pairs})
+            queries = [
+                query.where(ResourceRow.identity.in_(names[start : start + OWNER_CHUNK]))
+                for start in range(0, len(names), OWNER_CHUNK)
+            ]
         owners: dict[tuple[str, str], str] = {}
-        identities = sorted({identity for _, identity in wanted}) if wanted is not None else [None]
         with self._read_session("reading the other tenants' objects") as session:
-            for start in range(0, len(identities), OWNER_CHUNK):
-                chunk = identities[start : start + OWNER_CHUNK]
-                chosen = query if wanted is None else query.where(ResourceRow.identity.in_(chunk))
+            for chosen in queries:
                 for kind, identity, tenant in session.execute(chosen.order_by(ResourceRow.tenant)):
-                    if wanted is None or (kind, identity) in wanted:
+                    if wanted is None or (kind, identity) in pairs:
                         owners.setdefault((kind, identity), tenant)
         return owners
 
