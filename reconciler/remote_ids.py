@@ -27,7 +27,7 @@ from typing import Any
 from reconciler.kinds import KINDS_BY_COLLECTION
 from reconciler.kinds.base import DesiredResource, ObservedResource, RecordedResource, ResourceKey
 from reconciler.refs import RemoteIdRef
-from reconciler.secrets import MASK_PREFIX
+from reconciler.secrets import is_masked
 
 STAND_IN_BASE = 9_000_000_000_000_000_000
 """Stand-ins are integers from here (below int64's limit; no real id is this large)."""
@@ -140,17 +140,20 @@ def filled(resource: DesiredResource, ids: Ids) -> DesiredResource:
     spec, cleartext = resource.spec, resource.cleartext
     for path, template in resource.templates:
         value = fill(template, ids)
-        if not str(_at(spec, path)).startswith(MASK_PREFIX):  # a secret's field stays masked
+        if not _under_mask(spec, path):  # a secret's field (or a masked parent) stays masked
             spec = _put(spec, path, value)
         if cleartext is not None:
             cleartext = _put(cleartext, path, value)
     return replace(resource, spec=spec, cleartext=cleartext)
 
 
-def _at(data: Any, path: tuple[str | int, ...]) -> Any:
+def _under_mask(data: Any, path: tuple[str | int, ...]) -> bool:
+    """Whether the value at ``path``, or one of the values holding it, is a secret's mask."""
     for part in path:
+        if is_masked(data):
+            return True
         data = data[part]
-    return data
+    return is_masked(data)
 
 
 def _put(data: Any, path: tuple[str | int, ...], value: Any) -> Any:
