@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from reconciler.errors import StateError
 from reconciler.scrub import scrub
 from reconciler.state.db import create_state_engine, describe_database, sqlite_file
-from reconciler.state.migrate import upgrade
+from reconciler.state.migrate import UnknownSchema, upgrade
 
 POSTGRES_HINT = (
     "check that the PostgreSQL server is running and reachable, that the database "
@@ -42,7 +41,7 @@ def open_engine(url: str) -> Engine:
             f"cannot open the state database ({describe_database(url)}): {_reason(exc, url)}",
             hint=_hint(url),
         ) from exc
-    except CommandError as exc:
+    except UnknownSchema as exc:
         engine.dispose()
         raise StateError(
             f"the state database ({describe_database(url)}) has a schema this version "

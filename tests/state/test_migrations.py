@@ -11,7 +11,7 @@ from sqlalchemy import Engine, inspect, text
 
 from reconciler.state import StateStore, normalize_database_url
 from reconciler.state.db import create_state_engine
-from reconciler.state.migrate import current_revision, head_revision, upgrade
+from reconciler.state.migrate import HEAD_REVISION, current_revision, head_revision, upgrade
 from reconciler.state.models import Base, schema_filter
 
 TABLES = {
@@ -44,7 +44,7 @@ def test_upgrade_creates_every_table_at_head(engine: Engine) -> None:
     upgrade(engine)
     assert set(inspect(engine).get_table_names()) == TABLES
     with engine.connect() as connection:
-        assert current_revision(connection) == head_revision() == "0005"
+        assert current_revision(connection) == head_revision() == HEAD_REVISION == "0005"
 
 
 def test_upgrading_twice_is_a_no_op(engine: Engine, db_url: str) -> None:
