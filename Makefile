@@ -31,6 +31,7 @@ schema: $(STAMP)
 	$(BIN)/reconciler schema
 
 bench: $(STAMP)
+	$(BIN)/python -m compileall -q reconciler bench  # as an installed package has: start-up without compiling
 	$(BIN)/python -m bench
 
 clean:

@@ -118,7 +118,7 @@ async def plan_tenant(
         resolved = await asyncio.to_thread(resolve_open_intents, store, name, observed, lease=lease)
         if resolved:
             log.warning("tenant %s: settled %d open intent(s)", name, resolved)
-    snapshot = await asyncio.to_thread(store.read_tenant, name)
+    snapshot = await asyncio.to_thread(store.read_tenant, name, observed=False)
     recorded = snapshot.resources
     unrecorded = {
         (key.kind, identity)

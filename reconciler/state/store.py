@@ -31,7 +31,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, null, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -66,7 +66,7 @@ class StateReader(Protocol):
 
     def tenants(self) -> list[str]: ...
 
-    def read_tenant(self, tenant: str) -> TenantSnapshot: ...
+    def read_tenant(self, tenant: str, *, observed: bool = True) -> TenantSnapshot: ...
 
     def claims_of(self, tenant: str) -> dict[str, str]: ...
 
@@ -126,18 +126,26 @@ class StateStore(
         with self._read_session("listing tenants") as session:
             return list(session.scalars(select(TenantRow.name).order_by(TenantRow.name)))
 
-    def read_tenant(self, tenant: str) -> TenantSnapshot:
-        """The tenant's serial (0 if never applied) and every recorded resource, in one query."""
+    def read_tenant(self, tenant: str, *, observed: bool = True) -> TenantSnapshot:
+        """The tenant's serial (0 if never applied) and every recorded resource, in one query.
+
+        Columns, not ORM objects (no identity map for thousands of rows). With
+        ``observed=False`` the stored observations are not read (a plan does not
+        use them; ``state show`` and the MCP tools do): their records say None.
+        """
+        r = ResourceRow
+        columns = [TenantRow.serial, r.tenant, r.kind, r.name, r.identity, r.remote_id]
+        columns += [r.spec, r.depends_on, r.status, r.lifecycle]
         query = (
-            select(TenantRow.serial, ResourceRow)
-            .outerjoin(ResourceRow, ResourceRow.tenant == TenantRow.name)
+            select(*columns, r.observed if observed else null().label("observed"))
+            .outerjoin(r, r.tenant == TenantRow.name)
             .where(TenantRow.name == tenant)
-            .order_by(ResourceRow.kind, ResourceRow.name)
+            .order_by(r.kind, r.name)
         )
         with self._read_session(f"reading tenant {tenant}") as session:
             rows = session.execute(query).all()
-        serial = rows[0][0] if rows else 0
-        recorded = (_recorded(row) for _serial, row in rows if row is not None)
+        serial = rows[0].serial if rows else 0
+        recorded = (_recorded(row) for row in rows if row.kind is not None)
         return TenantSnapshot(tenant, serial, {item.key: item for item in recorded})
 
     def owners(
@@ -356,7 +364,8 @@ def _insert_tenant(session: Session, tenant: str) -> bool:
     return True
 
 
-def _recorded(row: ResourceRow) -> RecordedResource:
+def _recorded(row: Any) -> RecordedResource:
+    """A record from a resources row (an ORM row or a row of its columns)."""
     return RecordedResource(
         key=ResourceKey(row.tenant, row.kind, row.name),
         identity=row.identity,
