@@ -20,14 +20,17 @@ folder, so one tenant's typo never stops the others (``plan``, ``apply``,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
+from reconciler import scrub
 from reconciler.claims import TreeTenant, check_tree, taken_prefixes
 from reconciler.errors import Problem, SpecError
 from reconciler.explain import did_you_mean
+from reconciler.forked import in_fork
 from reconciler.kinds.base import DesiredResource, Namespace, ResourceKey, TenantContext
 from reconciler.kinds.tenant import TenantPolicy, TenantSpec, tenant_context, tenant_namespace
 from reconciler.resolve import TenantResolver
@@ -98,10 +101,10 @@ def load_tenants(path: str | Path, options: LoadOptions | None = None) -> LoadRe
     if not given.exists():
         report.add_at(given.name or str(given), Position(1, 1), f"no such file or folder: {given}")
         return LoadResult((), (TenantProblems(".", None, tuple(report.problems)),))
-    documents = read_documents(_spec_files(given, report), report)
+    documents = _read_all(_spec_files(given, report), report)
     groups = _group_by_tenant(documents, report)
     declared = _declare_all(groups, report)
-    tenants = [_load_tenant(g, d, report, options) for g, d in zip(groups, declared, strict=True)]
+    tenants = _load_all(list(zip(groups, declared, strict=True)), report, options)
     _check_var_options(groups, options, report)
     if not groups and not report.problems:
         message = "no `Tenant` document found: add a tenant.yaml to each tenant folder"
@@ -349,6 +352,91 @@ def _variables(
     except VariableProblem as exc:
         report.add(doc, ("spec", *exc.path), exc.message)
         return None
+
+
+PARALLEL_BYTES = 1_000_000
+PARALLEL_DOCUMENTS = 2_000
+"""From this much YAML (bytes read, documents resolved) on, loading uses a second
+core: a forked child reads half the files, then resolves half the tenants, while
+this process does the other half (:mod:`reconciler.forked`)."""
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def _in_two(
+    items: list[T],
+    weights: list[int],
+    work: Callable[[list[T]], list[R]],
+    report: Report,
+    threshold: int,
+) -> list[R]:
+    """``work(items)``, the second half (by weight) done in a forked child when it pays.
+
+    What the child adds to the report (problems, skipped places) and the
+    secrets it reads come back with its answer, in the order the work made
+    them, so the outcome is the same as doing it all here. A child that fails
+    is not a problem: this process then does its half too.
+    """
+    if len(items) < 2 or sum(weights) < threshold:
+        return work(items)
+    half, seen, total = len(items) - 1, 0, sum(weights)
+    for i, weight in enumerate(weights):
+        seen += weight
+        if seen * 2 >= total:
+            half = max(1, min(i, len(items) - 1))
+            break
+    with in_fork(lambda: _reported(work, items[half:], report)) as child:
+        mine = work(items[:half])
+        answer = child.result() if child is not None else None
+    if answer is None:
+        return mine + work(items[half:])
+    theirs, problems, skipped, secrets = answer
+    report.extend(problems)
+    report.skipped.extend(skipped)
+    scrub.register(*secrets)
+    return mine + theirs  # type: ignore[no-any-return]
+
+
+def _reported(
+    work: Callable[[list[T]], list[R]], items: list[T], report: Report
+) -> tuple[list[R], list[Problem], list[Skipped], list[str]]:
+    """In the child: the work's answer, and what it added to the report and the secrets."""
+    problems, skipped, secrets = len(report.problems), len(report.skipped), scrub.registered()
+    answer = work(items)
+    fresh = sorted(scrub.registered() - secrets)
+    return answer, report.problems[problems:], report.skipped[skipped:], fresh
+
+
+def _file_size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0  # read_documents reports it
+
+
+def _read_all(files: list[Path], report: Report) -> list[SourceDocument]:
+    sizes = [_file_size(f) for f in files]
+    return _in_two(files, sizes, lambda part: read_documents(part, report), report, PARALLEL_BYTES)
+
+
+_Pair = tuple["_TenantGroup", "_Declared | None"]
+
+
+def _load_all(
+    pairs: list[_Pair], report: Report, options: LoadOptions
+) -> list[TenantDesired | None]:
+    """Every tenant resolved (None for those with problems), in order."""
+
+    def resolve(part: list[_Pair]) -> list[TenantDesired | None]:
+        loaded = (_load_tenant(group, declared, report, options) for group, declared in part)
+        return [None if t is None else replace(t, resources=dict(t.resources)) for t in loaded]
+
+    weights = [1 + len(group.members) for group, _ in pairs]
+    tenants = _in_two(pairs, weights, resolve, report, PARALLEL_DOCUMENTS)
+    return [
+        None if t is None else replace(t, resources=MappingProxyType(t.resources)) for t in tenants
+    ]
 
 
 def _load_tenant(
