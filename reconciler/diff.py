@@ -87,7 +87,45 @@ def unchanged(
     """
     if recorded is None or not _same(desired, recorded):
         return False
-    return _same(_restrict(observed, desired, {}), desired)
+    return _covers(observed, desired)
+
+
+def _covers(observed: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    """Whether O cut down to D's fields (:func:`_restrict` without a record) is D, as JSON.
+
+    Projected objects are spec-shaped, so O's fields named by D are usually D's
+    values exactly: one comparison of the top level decides. Else one walk of D.
+    """
+    top = {key: observed[key] for key in desired if key in observed}
+    if len(top) == len(desired) and _same(top, desired):
+        return True
+    return _covers_walk(observed, desired)
+
+
+def _covers_walk(observed: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    for key, want in desired.items():
+        if key not in observed:
+            return False
+        value = observed[key]
+        if isinstance(value, Mapping) and isinstance(want, Mapping):
+            if not _covers_walk(value, want):
+                return False
+        elif not _same_value(value, want):
+            return False
+    return True
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal as JSON values, as :func:`_same` decides (1, 1.0 and True differ)."""
+    kind = a.__class__
+    if kind in _LEAVES:
+        return kind is b.__class__ and (a is b or a == b)  # as containers compare items
+    if kind is list and b.__class__ is list:
+        return len(a) == len(b) and all(map(_same_value, a, b))
+    return _same({"": a}, {"": b})
 
 
 def ignored(parts: tuple[str, ...], patterns: tuple[str, ...]) -> bool:

@@ -114,10 +114,24 @@ def _principal(entry: Any) -> str:
     )
 
 
+_LEAVES = frozenset({str, int, float, bool})
+
+
 def _clean(node: Any) -> Any:
+    """``node`` without ``None`` values, and without empty mappings and lists in mappings."""
+    if node.__class__ in _LEAVES:
+        return node
     if isinstance(node, Mapping):
-        cleaned = {k: _clean(v) for k, v in node.items() if v is not None}
-        return {k: v for k, v in cleaned.items() if v not in ({}, [])}
+        cleaned: dict[Any, Any] = {}
+        for key, value in node.items():
+            if value is None:
+                continue
+            if value.__class__ not in _LEAVES:
+                value = _clean(value)
+                if not value and isinstance(value, dict | list):
+                    continue
+            cleaned[key] = value
+        return cleaned
     if isinstance(node, list):
         return [_clean(v) for v in node if v is not None]
     return node
