@@ -34,8 +34,12 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-def get_store(request: Request) -> Store:
-    """The store of the application serving ``request`` (a FastAPI dependency)."""
+async def get_store(request: Request) -> Store:
+    """The store of the application serving ``request`` (a FastAPI dependency).
+
+    ``async``, like :func:`~reconciler.emulator.paging.page_params`: FastAPI runs a
+    plain ``def`` dependency in its thread pool, a thread hop per request for nothing.
+    """
     store: Store = request.app.state.store
     return store
 

@@ -37,7 +37,7 @@ class Page:
     token: str | None
 
 
-def page_params(
+async def page_params(
     page_size: int = Query(DEFAULT_PAGE_SIZE),
     page_token: str | None = Query(None),
 ) -> Page:
