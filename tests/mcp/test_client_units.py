@@ -188,3 +188,16 @@ async def test_long_error_bodies_are_truncated() -> None:
         with pytest.raises(ClientError) as info:
             await c.get("/databricks/jobs")
     assert len(str(info.value)) < 600
+
+
+async def test_a_cookie_the_connector_sets_is_never_sent_back() -> None:
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={}, headers={"Set-Cookie": "session=tenant-a; Path=/"})
+
+    async with client(handler, max_connections=1) as connector:
+        await connector.get("/databricks/jobs", params={"tenant_id": "a"})
+        await connector.get("/databricks/jobs", params={"tenant_id": "b"})
+    assert seen == [None, None]
