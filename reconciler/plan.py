@@ -244,6 +244,14 @@ def _plan_desired(
     fields = (
         () if quiet else field_changes(kind, d.spec, r.spec if r else None, o_spec, ignore=ignore)
     )
+    if quiet and r is not None and o.ready and (d.key.kind, d.key.name) not in options.replace:
+        # the common case, decided as below with one change built: R's spec is D's
+        refresh = (r.identity, dict(r.lifecycle)) != (scrub(d.identity), lifecycle)
+        reason = "remote already matches: only the record is updated" if refresh else "up to date"
+        return replace(
+            base, remote_id=o.remote_id, observed=o, fingerprinted=True, reason=reason,
+            refresh=refresh,
+        )  # fmt: skip
     base = replace(base, remote_id=o.remote_id, observed=o, fields=fields, fingerprinted=True)
     if r is None:
         return _unrecorded(base, d, options)

@@ -97,9 +97,13 @@ def scrub(text: str, extra: Iterable[str] = (), *, replacement: str = REDACTED) 
     """``text`` with every registered secret (and each of ``extra``, any length) replaced."""
     if not isinstance(text, str) or not text:
         return text
-    pattern = _registered_pattern()
+    pattern = _pattern  # compiled already: no lock to read it
+    if pattern is None and _values:
+        pattern = _registered_pattern()
     if pattern is not None:
         text = pattern.sub(replacement, text)
+    if not extra:
+        return text
     more = frozenset(v for v in extra if isinstance(v, str) and v)
     if more:
         pattern = _compile(more)
