@@ -27,6 +27,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -190,9 +191,11 @@ class Controller:
         """
         self.entry(name)  # an unknown tenant fails before waiting for a slot
         async with self._slots:
-            row = await asyncio.to_thread(self.store.tenant_status, name)
+            header = partial(self.store.tenant_status, name, resources=False)
+            row = await asyncio.to_thread(header)
             policy = self.policy(name)
             if (row is not None and row.suspended) or policy.suspend:
+                row = await asyncio.to_thread(self.store.tenant_status, name)
                 return await self._suspended(name, self.entry(name), row, policy)
             lease = await asyncio.to_thread(
                 self.store.try_lock, name, command=f"reconciler serve ({self.config.replica})"
@@ -223,7 +226,8 @@ class Controller:
         apply_anyway: bool,
         requested: bool = False,
     ) -> TenantStatus | None:
-        row = await asyncio.to_thread(self.store.tenant_status, name)
+        # the tenant's own row only: the resources' statuses are rewritten from the plan
+        row = await asyncio.to_thread(partial(self.store.tenant_status, name, resources=False))
         if not forced and _fresh(row, entry.commit, self.config.interval):
             metrics.RECONCILES.labels(name, "fresh").inc()
             return None
@@ -330,6 +334,11 @@ class Controller:
         self, name: str, entry: TenantEntry, row: TenantStatus | None, exc: ReconcilerError
     ) -> None:
         circuit = isinstance(exc, CircuitOpenError)
+        try:  # the stored status as a whole: its resources' statuses are kept
+            row = await asyncio.to_thread(self.store.tenant_status, name)
+        except ReconcilerError as db:
+            log.error("tenant %s: could not record its status: %s", name, db)
+            return
         status = replace(
             row or TenantStatus(name),
             sync=Sync.UNKNOWN,

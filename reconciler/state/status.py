@@ -60,19 +60,24 @@ class StatusMixin:
             row.suspended = suspended
             session.commit()
 
-    def tenant_status(self, tenant: str) -> TenantStatus | None:
-        """The tenant's stored status with its resources, or None if never recorded."""
+    def tenant_status(self, tenant: str, *, resources: bool = True) -> TenantStatus | None:
+        """The tenant's stored status with its resources, or None if never recorded.
+
+        With ``resources=False`` only the tenant's own row is read (its resources
+        are then empty: never record such a status back, it would drop them).
+        """
         with self._read_session(f"reading the status of tenant {tenant}") as session:
             row = session.get(TenantStatusRow, tenant)
             if row is None:
                 return None
+            if not resources:
+                return _tenant(row, ())
             query = (
                 select(ResourceStatusRow)
                 .where(ResourceStatusRow.tenant == tenant)
                 .order_by(ResourceStatusRow.kind, ResourceStatusRow.name)
             )
-            resources = tuple(_resource(r) for r in session.scalars(query))
-            return _tenant(row, resources)
+            return _tenant(row, tuple(_resource(r) for r in session.scalars(query)))
 
     def tenant_statuses(self) -> list[TenantStatus]:
         """Every stored tenant status (without resources), by tenant name."""

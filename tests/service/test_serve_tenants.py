@@ -180,7 +180,9 @@ def test_an_outage_costs_a_bounded_number_of_requests_and_the_service_recovers(
             sent = _connector_requests(emulator) - before
             # 2 tenants x 6 kinds x 6 attempts every 2 s would be ~720 requests.
             assert sent <= 60, f"{sent} requests in {outage:g} s of outage"
-            assert serve.tenant("acme")["last_error"]
+            failing = serve.tenant("acme")
+            assert failing["last_error"]
+            assert len(failing["resources"]) > 1, "a failed reconcile keeps the resources' statuses"
             _admin(emulator, "/_emulator/faults", {})
             wait_for(
                 "recovery",
