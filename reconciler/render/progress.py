@@ -85,8 +85,13 @@ class PlainDisplay(StepDisplay):
         text = "done" if event == "ok" else f"{event}: {detail}" if detail else event
         if event == "waiting":
             text = detail or "waiting"
-        line = f"  [{self.done}/{self.total}] {change.action.value} {_address(change)}: {text}"
-        self.console.print(scrub(line), markup=False, highlight=False)
+        line = scrub(
+            f"  [{self.done}/{self.total}] {change.action.value} {_address(change)}: {text}"
+        )
+        if self.console.is_terminal or self.console.record:
+            self.console.print(line, markup=False, highlight=False, emoji=False)
+        else:  # a log: the line as it is (rich spent 0.3 ms a line to write it unchanged)
+            self.console.file.write(line + "\n")
 
 
 class RichDisplay(PlainDisplay):
