@@ -78,7 +78,14 @@ def in_fork(work: Callable[[], Any]) -> Iterator[Child | None]:
         yield None
         return
     read, write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to spare (a limit, a sandbox): do the work here
+        log.debug("cannot fork; doing the work here", exc_info=True)
+        os.close(read)
+        os.close(write)
+        yield None
+        return
     if pid == 0:  # the child
         os.close(read)
         code = 1

@@ -131,3 +131,13 @@ def test_a_failing_child_answers_none_and_a_working_one_its_value() -> None:
         [sys.executable, "-c", CHILD_FAILS], capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines() == ["None", "{'answer': [1, 2]}"]
+
+
+def test_when_fork_fails_the_caller_does_the_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(forked, "can_fork", lambda: True)
+    monkeypatch.setattr(forked.os, "fork", refused)
+    with forked.in_fork(lambda: 1) as child:
+        assert child is None
