@@ -37,22 +37,24 @@ class Child:
         self._done = False
 
     def result(self) -> Any | None:
-        """The child's answer, or None when it failed (the caller then does the work)."""
-        chunks = []
+        """The child's answer, or None when it failed (the caller then does the work).
+
+        The answer is unpickled as it streams in, never held whole as bytes first.
+        """
         pipe, self.pipe = self.pipe, -1  # the reader owns it now (closes it)
+        answer: Any = None
+        readable = False
         with os.fdopen(pipe, "rb") as reader:
-            while chunk := reader.read(1 << 20):
-                chunks.append(chunk)
+            try:
+                answer, readable = pickle.load(reader), True
+            except Exception:  # nothing, or a truncated answer: the child failed
+                log.debug("the forked child's answer could not be read", exc_info=True)
         _, status = os.waitpid(self.pid, 0)
         self._done = True
-        if os.waitstatus_to_exitcode(status) != 0 or not chunks:
+        if os.waitstatus_to_exitcode(status) != 0 or not readable:
             log.debug("the forked child failed (status %s); doing its work here", status)
             return None
-        try:
-            return pickle.loads(b"".join(chunks))
-        except Exception:  # a truncated answer: do the work here
-            log.debug("the forked child's answer could not be read", exc_info=True)
-            return None
+        return answer
 
     def abandon(self) -> None:
         """Stop a child whose answer is no longer wanted (the caller failed)."""
