@@ -35,7 +35,7 @@ from reconciler.commands import state as state_command
 from reconciler.commands.common import EXIT_ERROR
 from reconciler.emulator import cli as emulator
 from reconciler.errors import ReconcilerError, SpecError
-from reconciler.runtime import tune_gc
+from reconciler.runtime import thaw, tune_gc
 from reconciler.scrub import scrub, scrubbed
 
 COMMANDS: dict[str, ModuleType] = {
@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     finally:
         sys.stdout, sys.stderr = out, err
+        thaw()
 
 
 def _run(args: argparse.Namespace) -> int:
