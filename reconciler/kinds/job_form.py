@@ -55,7 +55,7 @@ def canonical(settings: Mapping[str, Any]) -> dict[str, Any]:
             value = {
                 str(item[key]): {k: v for k, v in item.items() if k != key}
                 for item in value
-                if isinstance(item, Mapping) and key in item
+                if _is_mapping(item) and key in item
             }
             if field == "tasks":
                 value = {k: canonical_task(v, git=git) for k, v in value.items()}
@@ -63,9 +63,9 @@ def canonical(settings: Mapping[str, Any]) -> dict[str, Any]:
     for field, default in JOB_DEFAULTS.items():
         result.setdefault(field, default)
     for field in PAUSABLE:
-        if isinstance(result.get(field), Mapping):
+        if _is_mapping(result.get(field)):
             result[field] = {"pause_status": "UNPAUSED", **result[field]}
-    if isinstance(result.get("schedule"), Mapping):
+    if _is_mapping(result.get("schedule")):
         schedule = {"timezone_id": "UTC", **result["schedule"]}
         cron = schedule.get("quartz_cron_expression")
         if isinstance(cron, str):
@@ -85,10 +85,10 @@ def canonical_task(task: Mapping[str, Any], *, git: bool) -> dict[str, Any]:
         result["depends_on"] = sorted(items, key=lambda d: str(d.get("task_key")))
     for path in SOURCED:
         part = _get(result, path)
-        if isinstance(part, Mapping) and part.get("source") is None:
+        if _is_mapping(part) and part.get("source") is None:
             _set(result, path, {**part, "source": "GIT" if git else "WORKSPACE"})
     inner = result.get("for_each_task")
-    if isinstance(inner, Mapping) and isinstance(inner.get("task"), Mapping):
+    if _is_mapping(inner) and _is_mapping(inner.get("task")):
         result["for_each_task"] = {**inner, "task": canonical_task(inner["task"], git=git)}
     return result
 
@@ -117,11 +117,19 @@ def _principal(entry: Any) -> str:
 _LEAVES = frozenset({str, int, float, bool})
 
 
+def _is_mapping(node: Any) -> bool:
+    """``isinstance(node, Mapping)``, the common ``dict`` decided without the ABC check."""
+    return node.__class__ is dict or isinstance(node, Mapping)
+
+
 def _clean(node: Any) -> Any:
     """``node`` without ``None`` values, and without empty mappings and lists in mappings."""
-    if node.__class__ in _LEAVES:
+    kind = node.__class__
+    if kind in _LEAVES:
         return node
-    if isinstance(node, Mapping):
+    if kind is list:
+        return [_clean(v) for v in node if v is not None]
+    if _is_mapping(node):
         cleaned: dict[Any, Any] = {}
         for key, value in node.items():
             if value is None:
@@ -140,7 +148,7 @@ def _clean(node: Any) -> Any:
 def _get(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     node: Any = data
     for part in path:
-        node = node.get(part) if isinstance(node, Mapping) else None
+        node = node.get(part) if _is_mapping(node) else None
     return node
 
 
