@@ -22,7 +22,7 @@ kind (notebook tasks only, ``cron``/``timezone``/``paused``) into this form.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 KEYED: dict[str, str] = {
     "tasks": "task_key",
@@ -117,7 +117,7 @@ def _principal(entry: Any) -> str:
 _LEAVES = frozenset({str, int, float, bool})
 
 
-def _is_mapping(node: Any) -> bool:
+def _is_mapping(node: Any) -> TypeGuard[Mapping[str, Any]]:
     """``isinstance(node, Mapping)``, the common ``dict`` decided without the ABC check."""
     return node.__class__ is dict or isinstance(node, Mapping)
 
