@@ -12,6 +12,7 @@ child fails in any way, the caller gets None and does the work itself.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import pickle
@@ -80,10 +81,16 @@ def in_fork(work: Callable[[], Any]) -> Iterator[Child | None]:
         yield None
         return
     read, write = os.pipe()
+    # Until the child has answered, no collection (here or there) walks the objects
+    # both share: it would write to their pages, and each write copies a page.
+    thaw = gc.get_freeze_count() == 0
+    gc.freeze()
     try:
         pid = os.fork()
     except OSError:  # no process to spare (a limit, a sandbox): do the work here
         log.debug("cannot fork; doing the work here", exc_info=True)
+        if thaw:
+            gc.unfreeze()
         os.close(read)
         os.close(write)
         yield None
@@ -104,3 +111,5 @@ def in_fork(work: Callable[[], Any]) -> Iterator[Child | None]:
         yield child
     finally:
         child.abandon()
+        if thaw:
+            gc.unfreeze()
