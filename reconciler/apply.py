@@ -29,7 +29,12 @@ Connector errors worth retrying (5xx, 429, unreachable) are retried by the
 client alone (one retry layer; creates carry an idempotency key, so a retry
 never creates twice). When the state database fails, the apply stops: no step
 sends anything more (a change is never sent without its intent recorded
-first), and the tenant's result carries the database error. State calls run
+first), and the tenant's result carries the database error. A lost tenant
+lease stops it the same way once the apply knows of it: an intent refused
+by the lease's fence, or the lease's heartbeat having found it lost (checked
+in memory just before each step's calls). A step whose intent was journaled
+before the loss and that reaches its call before the heartbeat's next
+renewal still sends it (see :mod:`reconciler.state.leases`). State calls run
 in worker threads, so a slow database never stalls the event loop.
 """
 

@@ -14,6 +14,7 @@ JSON Schema and its validation here without touching this file.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
@@ -31,6 +32,13 @@ NAME_PATTERN = r"^[a-z0-9]([-a-z0-9_]{0,61}[a-z0-9])?$"
 NAME_RULE = (
     "use 1-63 lower-case letters, digits, `-` or `_`, starting and ending with a letter or digit"
 )
+_NAME = re.compile(NAME_PATTERN)
+
+
+def is_name(text: str) -> bool:
+    """Whether ``text`` is a valid ``metadata.name``, as :class:`Metadata` decides: the
+    whole text must match (``re.match`` would also take a name ending in a newline)."""
+    return _NAME.fullmatch(text) is not None
 
 
 class Metadata(BaseModel):

@@ -37,7 +37,7 @@ import yaml
 from pydantic import ValidationError
 
 from reconciler import scrub
-from reconciler.document import API_VERSION, NAME_PATTERN
+from reconciler.document import API_VERSION, NAME_RULE, is_name
 from reconciler.import_bundle import NOTEBOOK_LANGUAGES
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import (
@@ -176,6 +176,7 @@ def _document(
         raise _Skip("importing this kind (or this shape of it) is not supported")
     name = _name(remote.context, obj, taken)
     if obj.kind == "Notebook":
+        # a language no document can hold gets a stand-in suffix: the spec check skips it
         spec["source"] = f"notebooks/{name}{SUFFIXES.get(spec['language'], '.txt')}"
         body = remote.sources.get(obj.identity)
         if body is None:
@@ -214,10 +215,10 @@ def _name(context: TenantContext, obj: ObservedResource, taken: set[str]) -> str
     wanted = (
         obj.identity.rsplit(".", 1)[-1] if obj.kind in ("Dataset", "VectorIndex") else obj.identity
     )
-    if not re.match(NAME_PATTERN, wanted):
+    if not is_name(wanted):
         raise _Skip(
-            "its name is not a valid metadata.name (1-63 lower-case letters, digits, - or _) "
-            "and is what addresses it remotely; rename it remotely, then import"
+            "its name is not a valid metadata.name and is what addresses it remotely; "
+            f"rename it remotely ({NAME_RULE}), then import"
         )
     if wanted in taken:
         raise _Skip(f"another {obj.kind} is imported as `{wanted}` already; rename one remotely")

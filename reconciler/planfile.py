@@ -39,7 +39,12 @@ if TYPE_CHECKING:  # the CLI's start does not import httpx
     from reconciler.variables import LoadOptions
 
 PLAN_FILE_FORMAT = "agentprovision-plan"
-PLAN_FILE_VERSION = 1
+PLAN_FILE_VERSION = 2
+"""The version :func:`save_plan` writes: 2 keeps the target and variables (``inputs``), so a
+reconciler that would ignore them (one that reads only version 1) refuses the file."""
+READ_VERSIONS = (1, 2)
+"""The versions ``apply`` reads; a version 1 file is applied with its ``inputs`` if it has
+them, else (written before plans kept them) with the apply's own target and variables."""
 
 
 @dataclass(frozen=True)
@@ -136,10 +141,17 @@ def load_saved_plan(path: Path) -> SavedPlan:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise ReconcilerError(f"cannot read plan file {path}: {exc}") from exc
-    if data.get("format") != PLAN_FILE_FORMAT or data.get("version") != PLAN_FILE_VERSION:
+    if not isinstance(data, dict) or data.get("format") != PLAN_FILE_FORMAT:
         raise ReconcilerError(
-            f"{path} is not a version {PLAN_FILE_VERSION} plan file",
-            hint="write one with `reconciler plan PATH --out plan.json`",
+            f"{path} is not a saved plan", hint="write one with `reconciler plan PATH --out FILE`"
+        )
+    version = data.get("version")
+    if type(version) is not int or version not in READ_VERSIONS:
+        shown = "no version" if version is None else f"version {json.dumps(version)[:40]}"
+        raise ReconcilerError(
+            f"{path} is a plan file of {shown}; this reconciler applies versions "
+            f"{' and '.join(map(str, READ_VERSIONS))} only",
+            hint="re-run plan with this reconciler to write it again",
         )
     return saved_plan_from_document(data)
 

@@ -13,7 +13,6 @@ when DIR already holds one of the files.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -64,15 +63,14 @@ async def _remote(args: argparse.Namespace) -> int:
     from reconciler import import_remote
     from reconciler.commands.common import connected
     from reconciler.commands.plan import parse_address
-    from reconciler.document import NAME_PATTERN
+    from reconciler.document import NAME_RULE, is_name
     from reconciler.kinds.base import TenantContext
     from reconciler.kinds.tenant import default_catalog
     from reconciler.reconcile import observe_tenant
 
-    if not re.match(NAME_PATTERN, args.tenant):
+    if not is_name(args.tenant):
         raise ReconcilerError(
-            f"--tenant {args.tenant!r} is not a valid metadata.name",
-            hint="1-63 lower-case letters, digits, - or _",
+            f"--tenant {args.tenant!r} is not a valid metadata.name", hint=NAME_RULE
         )
     kinds = {parse_address(f"{k}/x")[0] for k in args.kind}
     tenant_id = args.tenant_id or args.tenant

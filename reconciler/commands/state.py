@@ -110,14 +110,17 @@ def _remove(store: StateStore, args: argparse.Namespace) -> int:
 
 
 def _unlock(store: StateStore, args: argparse.Namespace) -> int:
+    from reconciler.state.leases import HEARTBEAT_SECONDS
+
     holder = store.lock_holder(args.tenant)
     if holder is None:
         print(f"tenant {args.tenant} is not locked")
         return EXIT_OK
     print(
         f"warning: tenant {args.tenant} is locked by {holder.describe()}. If that apply is "
-        "still running, it stops before its next connector call; its open intents are "
-        "settled by the next plan.",
+        f"still running, it sends no further change once it notices, within about "
+        f"{HEARTBEAT_SECONDS:g} s (until then changes it journaled before may still be sent); "
+        "its open intents are settled by the next plan.",
         file=sys.stderr,
     )
     if not _confirmed(f"Release the lock on tenant {args.tenant}?", args.yes):

@@ -51,7 +51,7 @@ from reconciler.errors import StateError
 from reconciler.kinds.base import RecordedResource, ResourceKey
 from reconciler.state.leases import check_held
 from reconciler.state.models import ApplyRow, ApplyStepRow, IntentRow, LockRow, ResourceRow, utcnow
-from reconciler.state.records import to_json
+from reconciler.state.records import RUNNING, to_json
 
 MAX_ROWS = 100
 """Rows per statement (SQLite allows 500 terms in a compound SELECT and, before 3.32,
@@ -151,7 +151,7 @@ def running_apply(session: Session, apply_id: int, key: ResourceKey | None) -> A
             f"{key} cannot be recorded in apply {apply_id}, which belongs to tenant {row.tenant}",
             hint="record each resource in an apply of its own tenant",
         )
-    if row.outcome != "running":
+    if row.outcome != RUNNING:
         raise StateError(
             f"apply {apply_id} of tenant {row.tenant} already finished ({row.outcome})",
             hint="start a new apply with a fresh plan",
@@ -347,7 +347,7 @@ def _guarded_insert(dialect: str, what: str, count: int) -> Executable:
         guard: Any = exists().where(
             ApplyRow.id == bindparam("guard_apply"),
             ApplyRow.tenant == bindparam("guard_tenant"),
-            ApplyRow.outcome == "running",
+            ApplyRow.outcome == RUNNING,
         )
     else:
         table, columns = IntentRow.__table__, INTENT_COLUMNS

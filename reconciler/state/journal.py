@@ -35,7 +35,7 @@ from reconciler.state.models import (
     TenantRow,
     utcnow,
 )
-from reconciler.state.records import Intent
+from reconciler.state.records import RUNNING, Intent
 
 INTERRUPTED = "interrupted"
 """Outcome of an apply whose process died before finishing it."""
@@ -80,7 +80,7 @@ class JournalMixin:
 
     def running_applies(self, tenant: str) -> int:
         """How many applies of the tenant are marked running (crashed, or in progress)."""
-        query = select(func.count()).where(ApplyRow.tenant == tenant, ApplyRow.outcome == "running")
+        query = select(func.count()).where(ApplyRow.tenant == tenant, ApplyRow.outcome == RUNNING)
         with self._read_session(f"reading the applies of tenant {tenant}") as session:
             return int(session.scalar(query) or 0)
 
@@ -89,7 +89,7 @@ class JournalMixin:
         with self._session(f"closing interrupted applies of tenant {tenant}") as session:
             done = session.execute(
                 update(ApplyRow)
-                .where(ApplyRow.tenant == tenant, ApplyRow.outcome == "running")
+                .where(ApplyRow.tenant == tenant, ApplyRow.outcome == RUNNING)
                 .values(outcome=INTERRUPTED, finished_at=utcnow())
                 .execution_options(synchronize_session=False)
             )

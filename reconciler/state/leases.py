@@ -14,9 +14,15 @@ gone (``kill -9``). Every take is a compare-and-swap on the row's ``token``, so
 of two racing processes exactly one wins.
 
 The lease also *fences* writes: an intent is journaled only while the
-apply's token is still in the row (see :mod:`reconciler.state.journal`), so an
-apply whose lease was taken over (expired, or ``reconciler state unlock``)
-stops before its next connector call.
+apply's token is still in the row (see :mod:`reconciler.state.journal`), and
+just before a step's connector calls the apply checks :attr:`TenantLease.lost`,
+which the heartbeat sets when a renewal finds the row no longer ours (in
+memory: no query). An apply whose lease was taken over (expired, or
+``reconciler state unlock``) stops as soon as either tells it: no step sends
+its calls after that (calls in flight finish). Until then a step whose intent
+was journaled before the loss (up to ``parallelism`` of them wait for a call
+slot) still sends its calls; that window lasts until the next renewal, at most
+``HEARTBEAT_SECONDS`` (longer only while renewals cannot reach the database).
 """
 
 from __future__ import annotations

@@ -77,8 +77,10 @@ class LockingMixin:
     def force_unlock(self, tenant: str) -> LockHolder | None:
         """Delete the tenant's lease whoever holds it; returns who held it.
 
-        The holder, if still running, stops before its next connector call
-        (its intents are fenced by the lease).
+        The holder, if still running, stops when its next intent is refused (intents
+        are fenced by the lease) or its heartbeat finds the lease gone, at most
+        ``HEARTBEAT_SECONDS`` later; until then the steps whose intents it journaled
+        before may still send their calls.
         """
         with self._session(f"unlocking tenant {tenant}") as session:
             row = session.get(LockRow, tenant)

@@ -15,6 +15,9 @@ from typing import Any
 
 from reconciler.kinds.base import RecordedResource, ResourceKey
 
+RUNNING = "running"
+"""The ``outcome`` of an apply that has not finished (or crashed before it could)."""
+
 
 @dataclass(frozen=True)
 class TenantSnapshot:
@@ -46,7 +49,7 @@ class StepRecord:
 class ApplyRecord:
     """One apply from the history, with its steps in the order they ran.
 
-    ``outcome`` is ``"running"`` until the apply finishes, then ``"succeeded"``
+    ``outcome`` is :data:`RUNNING` until the apply finishes, then ``"succeeded"``
     or ``"failed"``; ``finished_at`` is None while it runs (or if it crashed).
     """
 

@@ -47,6 +47,7 @@ from reconciler.state.models import ApplyRow, ResourceRow, TenantRow, utcnow
 from reconciler.state.open import open_engine
 from reconciler.state.plans import PlansMixin
 from reconciler.state.records import (
+    RUNNING,
     ApplyRecord,
     StepRecord,
     TenantSnapshot,
@@ -56,7 +57,6 @@ from reconciler.state.records import (
 )
 from reconciler.state.status import StatusMixin
 
-RUNNING = "running"
 FINISHED_OUTCOMES = ("succeeded", "failed")
 OWNER_CHUNK = 500  # identities per IN (...) of :meth:`StateStore.owners`
 

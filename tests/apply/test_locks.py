@@ -7,6 +7,7 @@ database, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -16,9 +17,16 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.apply import ApplyResult
 from reconciler.emulator.faults import Faults
 from reconciler.emulator.server import RunningEmulator, running_emulator
-from reconciler.state import StateStore
+from reconciler.load import load_path
+from reconciler.mcp.client import ConnectorClient
+from reconciler.plan import ResourceChange
+from reconciler.reconcile import apply_plan, plan_tenants
+from reconciler.state import StateStore, leases
+from reconciler.state.leases import TenantLease
+from tests.apply.test_failures import _changes
 
 
 @pytest.fixture
@@ -111,3 +119,47 @@ def test_state_unlock_force_releases_with_a_warning(
         assert store.lock_holder("acme") is None
     err = capsys.readouterr().err
     assert "warning: tenant acme is locked by pid" in err and "reconciler apply somewhere" in err
+
+
+def test_a_lease_lost_while_a_step_waits_for_its_call_stops_it_before_the_call(
+    specs: Path, emulator: RunningEmulator, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first step's intent is journaled under the lease; then the lease is released by
+    force and the heartbeat's next renewal finds it lost before the step's call goes out:
+    the step fails as a refused intent does, the apply stops, and nothing is sent."""
+    monkeypatch.setattr(leases, "HEARTBEAT_SECONDS", 0.05)
+
+    async def scenario(store: StateStore, lease: TenantLease) -> tuple[ApplyResult, int]:
+        async def lose_the_lease(change: ResourceChange) -> None:
+            if lease.lost:
+                return
+            store.force_unlock("acme")  # `reconciler state unlock acme`, from elsewhere
+            deadline = time.monotonic() + 10
+            while not lease.lost:
+                assert time.monotonic() < deadline, "the heartbeat never noticed"
+                await asyncio.sleep(0.01)
+
+        async with ConnectorClient(emulator.url, emulator.api_key) as client:
+            plan = await plan_tenants(load_path(specs / "acme"), store=store, client=client)
+            before = _changes(emulator)
+            [result] = await apply_plan(
+                plan,
+                store=store,
+                client=client,
+                actor="t",
+                parallelism=1,
+                before_step=lose_the_lease,
+                leases={"acme": lease},
+            )
+            return result, _changes(emulator) - before
+
+    with StateStore.open(db_url) as store:
+        lease = store.try_lock("acme")
+        assert isinstance(lease, TenantLease)
+        with lease:
+            result, sent = asyncio.run(scenario(store, lease))
+    assert sent == 0, "no change may go out once the lease is known to be lost"
+    assert result.error is not None and "the lock on tenant acme was lost" in result.error
+    [failed] = [s for s in result.steps if s.outcome == "failed"]
+    assert failed.error is not None and "was lost" in failed.error
+    assert {s.outcome for s in result.steps} == {"failed", "skipped"}

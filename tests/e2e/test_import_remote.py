@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.document import NAME_RULE
 from tests.e2e.conftest import World
 from tests.e2e.test_cli_errors import _reconciler
 from tests.support.secret_fixtures import PutSecret
@@ -241,3 +242,16 @@ def test_hostile_names_never_write_outside_out(world: World, tmp_path: Path) -> 
     for name in ("../escape", "/tmp/absolute", "a/b", "x/../../y"):
         assert f"Job `{name}`: its name is not a valid metadata.name" in result.stderr
     assert world.run("validate", str(out)).code == 0
+
+
+@pytest.mark.parametrize("tenant", ["handmade\n", "Handmade", "handmade-"])
+def test_a_tenant_that_is_no_document_name_is_refused_in_one_line(
+    world: World, tmp_path: Path, tenant: str
+) -> None:
+    out = tmp_path / "out"
+    result = world.run("import", "remote", "--tenant", tenant, "--out", str(out))
+    assert result.code == 1, result.err
+    [line] = result.err.strip().splitlines()
+    assert f"--tenant {tenant!r} is not a valid metadata.name" in line, line
+    assert NAME_RULE in line, line
+    assert not out.exists()

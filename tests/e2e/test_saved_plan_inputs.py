@@ -158,3 +158,47 @@ def test_a_plan_file_with_malformed_inputs_is_refused_in_one_line(
     assert refused.code == 1 and "Traceback" not in refused.err, refused.err
     assert "malformed" in refused.err or "re-run plan" in refused.err, refused.err
     assert world.api.get("/jobs", params={"tenant_id": "vars"}).json()["jobs"] == []
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["with-inputs", "before-inputs"])
+def test_a_new_plan_file_is_version_2_and_a_version_1_file_applies_as_before(
+    world: World, tmp_path: Path, put_secret: PutSecret, kept: bool
+) -> None:
+    """Version 2 says the file keeps its ``inputs``; a version 1 file is applied as it was,
+    with the ``inputs`` it holds, or (written before plans kept them) with the apply's own."""
+    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
+    planned = ("--target-env", "dev", "--var", "runs=3") if kept else ()
+    assert world.run("plan", str(folder), *planned, "--out", str(saved)).code == 0
+    document = json.loads(saved.read_text())
+    assert document["version"] == 2
+    document["version"] = 1
+    if not kept:
+        del document["inputs"]
+    saved.write_text(json.dumps(document))
+
+    applied = world.run("apply", str(saved), "--auto-approve")
+    assert applied.code == 0, applied.out + applied.err
+    settings = _job(world)
+    expected = ("dev-nightly", 3) if kept else ("nightly", 1)
+    assert (settings["name"], settings["max_concurrent_runs"]) == expected
+
+
+@pytest.mark.parametrize("version", [3, 0, "2", True, None])
+def test_a_plan_file_of_a_version_this_reconciler_does_not_know_is_refused_in_one_line(
+    world: World, tmp_path: Path, put_secret: PutSecret, version: Any
+) -> None:
+    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
+    assert world.run("plan", str(folder), "--out", str(saved)).code == 0
+    document = json.loads(saved.read_text())
+    if version is None:
+        del document["version"]
+    else:
+        document["version"] = version
+    saved.write_text(json.dumps(document))
+    refused = world.run("apply", str(saved), "--auto-approve")
+    assert refused.code == 1
+    [line] = refused.err.strip().splitlines()
+    shown = "no version" if version is None else f"version {json.dumps(version)}"
+    assert f"{saved} is a plan file of {shown}" in line, line
+    assert "applies versions 1 and 2" in line and "re-run plan with this reconciler" in line, line
+    assert world.api.get("/jobs", params={"tenant_id": "vars"}).json()["jobs"] == []
