@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from reconciler.document import API_VERSION, NAME_PATTERN
+from reconciler.document import API_VERSION, NAME_RULE, is_name
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import KINDS
 from reconciler.yamlpos import FieldPath, ParsedDocument, Position, parse_documents
@@ -169,8 +169,10 @@ def _job_documents(
 ) -> None:
     where = ("resources", "jobs", key)
     name = _job_name(key)
-    if not re.match(NAME_PATTERN, name):
-        raise BundleError(f"{file.at(where)}: job key `{key}` cannot be a document name")
+    if not is_name(name):
+        raise BundleError(
+            f"{file.at(where)}: job key `{key}` cannot be a document name ({NAME_RULE})"
+        )
     spec = {k: v for k, v in job.items() if k not in ("name",)}
     if "permissions" in spec:
         out.report.append(f"{file.at((*where, 'permissions'))}: permissions copied as they are")
