@@ -13,7 +13,7 @@ from reconciler.apply_writer import StateWriter
 from reconciler.errors import StateError
 from reconciler.kinds.base import ResourceKey
 from reconciler.state import StateStore
-from reconciler.state.batch import MAX_ROWS, BatchWritten, IntentWrite, StepWrite
+from reconciler.state.batch import MAX_ROWS, STATEMENT_ROWS, BatchWritten, IntentWrite, StepWrite
 from reconciler.state.leases import TenantLease
 from tests.state.conftest import job
 from tests.state.test_store import start
@@ -120,3 +120,33 @@ async def test_a_writer_that_cannot_settle_a_batch_fails_its_steps_instead_of_ha
     with pytest.raises(ValueError):
         await asyncio.wait_for(opened, timeout=10)
     await writer.close()
+
+
+@pytest.mark.postgres
+def test_a_lease_lost_between_two_statements_journals_none_of_the_batch(pg_url: str) -> None:
+    """More intents than one statement holds: the lease is taken over after the first
+    statement committed to the transaction; none of the batch's intents stay open."""
+    from sqlalchemy import event
+
+    with StateStore.open(pg_url) as store, StateStore.open(pg_url) as other:
+        apply_id = start(store)
+        lease = store.try_lock("acme")
+        assert isinstance(lease, TenantLease)
+        names = [f"job-{i:03}" for i in range(STATEMENT_ROWS + 4)]
+        seen: list[str] = []
+
+        def steal(conn: object, cursor: object, statement: str, *args: object) -> None:
+            if statement.startswith("INSERT INTO intents") and not seen:
+                seen.append(statement)
+                other.force_unlock("acme")  # commits at once: the next statement sees it
+
+        event.listen(store._engine, "after_cursor_execute", steal)
+        try:
+            written = store.write_batch(
+                apply_id, "acme", intents=_intents(names), lease_token=lease.token
+            )
+        finally:
+            event.remove(store._engine, "after_cursor_execute", steal)
+        assert seen, "the batch took more than one statement"
+        assert written.refused is not None and "was lost" in written.refused.message
+        assert store.open_intents("acme") == []
