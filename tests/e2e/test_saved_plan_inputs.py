@@ -58,6 +58,16 @@ def _folder(tmp_path: Path, put_secret: PutSecret) -> Path:
     return folder
 
 
+def _saved_document(
+    world: World, tmp_path: Path, put_secret: PutSecret, *planned: str
+) -> tuple[Path, dict[str, Any]]:
+    """A plan of the folder saved to plan.json, and the file's JSON document."""
+    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
+    assert world.run("plan", str(folder), *planned, "--out", str(saved)).code == 0
+    document: dict[str, Any] = json.loads(saved.read_text())
+    return saved, document
+
+
 def _job(world: World) -> dict[str, Any]:
     [job] = world.api.get("/jobs", params={"tenant_id": "vars"}).json()["jobs"]
     settings: dict[str, Any] = job["settings"]
@@ -148,9 +158,7 @@ def test_a_variable_holding_a_secret_is_not_written_to_the_plan_file(
 def test_a_plan_file_with_malformed_inputs_is_refused_in_one_line(
     world: World, tmp_path: Path, put_secret: PutSecret, inputs: Any
 ) -> None:
-    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
-    assert world.run("plan", str(folder), "--out", str(saved)).code == 0
-    document = json.loads(saved.read_text())
+    saved, document = _saved_document(world, tmp_path, put_secret)
     good = document["inputs"]
     document["inputs"] = {**good, **inputs} if isinstance(inputs, dict) else inputs
     saved.write_text(json.dumps(document))
@@ -166,10 +174,8 @@ def test_a_new_plan_file_is_version_2_and_a_version_1_file_applies_as_before(
 ) -> None:
     """Version 2 says the file keeps its ``inputs``; a version 1 file is applied as it was,
     with the ``inputs`` it holds, or (written before plans kept them) with the apply's own."""
-    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
     planned = ("--target-env", "dev", "--var", "runs=3") if kept else ()
-    assert world.run("plan", str(folder), *planned, "--out", str(saved)).code == 0
-    document = json.loads(saved.read_text())
+    saved, document = _saved_document(world, tmp_path, put_secret, *planned)
     assert document["version"] == 2
     document["version"] = 1
     if not kept:
@@ -187,9 +193,7 @@ def test_a_new_plan_file_is_version_2_and_a_version_1_file_applies_as_before(
 def test_a_plan_file_of_a_version_this_reconciler_does_not_know_is_refused_in_one_line(
     world: World, tmp_path: Path, put_secret: PutSecret, version: Any
 ) -> None:
-    folder, saved = _folder(tmp_path, put_secret), tmp_path / "plan.json"
-    assert world.run("plan", str(folder), "--out", str(saved)).code == 0
-    document = json.loads(saved.read_text())
+    saved, document = _saved_document(world, tmp_path, put_secret)
     if version is None:
         del document["version"]
     else:
