@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -95,6 +96,9 @@ class Controller:
         self.fetched_at: float | None = None
         self.fetch_error: str | None = None
         self._slots = asyncio.Semaphore(max(1, config.concurrent_tenants))
+        # one reconcile of a tenant at a time in this process: a request (initialize, a
+        # person's reconcile) waits for the scheduler's instead of finding the tenant busy
+        self._tenant_turns: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._drift_seen: dict[str, Any] = {}
 
     # ---- desired state -------------------------------------------------------------
@@ -190,7 +194,7 @@ class Controller:
         Raises :class:`ReconcilerError` when it failed (the status says so too).
         """
         self.entry(name)  # an unknown tenant fails before waiting for a slot
-        async with self._slots:
+        async with self._tenant_turns[name], self._slots:
             header = partial(self.store.tenant_status, name, resources=False)
             row = await asyncio.to_thread(header)
             policy = self.policy(name)

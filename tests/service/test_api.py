@@ -6,9 +6,11 @@ import hashlib
 import hmac
 import json
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from reconciler.emulator.server import RunningEmulator
 from reconciler.errors import ConfigError
 from reconciler.service.config import ServiceConfig
 from tests.service.conftest import ADMIN, HOOK, READ, bearer
@@ -128,3 +130,21 @@ def test_no_tokens_means_loopback_only() -> None:
         ServiceConfig(source=".", host="0.0.0.0").check()
     ServiceConfig(source=".", host="127.0.0.1").check()
     ServiceConfig(source=".", host="::1").check()
+
+
+def test_initialize_waits_for_a_reconcile_of_the_tenant_already_running_here(
+    service: TestClient, emulator: RunningEmulator
+) -> None:
+    """The service's own reconcile of a tenant is not "elsewhere": a person's initialize
+    waits for it to end, then runs (a 409 is only for another replica)."""
+    faults = f"{emulator.url}/_emulator/faults"
+    key = {"Authorization": f"Bearer {emulator.api_key}"}
+    httpx.post(faults, headers=key, json={"latency_ms": 150}).raise_for_status()
+    try:
+        started = service.post("/api/v1/tenants/globex/reconcile", headers=bearer(ADMIN))
+        assert started.status_code == 202
+        after = service.post("/api/v1/tenants/globex/databricks/initialize", headers=bearer(ADMIN))
+    finally:
+        httpx.post(faults, headers=key, json={}).raise_for_status()
+    assert after.status_code == 200, after.text
+    assert after.json()["catalog_exists"] is True
