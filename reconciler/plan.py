@@ -245,12 +245,11 @@ def _plan_desired(
         () if quiet else field_changes(kind, d.spec, r.spec if r else None, o_spec, ignore=ignore)
     )
     if quiet and r is not None and o.ready and (d.key.kind, d.key.name) not in options.replace:
-        # the common case, decided as below with one change built: R's spec is D's
-        refresh = (r.identity, dict(r.lifecycle)) != (scrub(d.identity), lifecycle)
-        reason = "remote already matches: only the record is updated" if refresh else "up to date"
+        # the common case, decided as below with one change built
+        refresh = _rewrites_record(r, d, lifecycle, same_spec=True)
         return replace(
-            base, remote_id=o.remote_id, observed=o, fingerprinted=True, reason=reason,
-            refresh=refresh,
+            base, remote_id=o.remote_id, observed=o, fingerprinted=True,
+            reason=_matching(refresh), refresh=refresh,
         )  # fmt: skip
     base = replace(base, remote_id=o.remote_id, observed=o, fields=fields, fingerprinted=True)
     if r is None:
@@ -264,11 +263,7 @@ def _plan_desired(
     if kept:
         fields = tuple(f for f in fields if f not in kept)
         base = replace(base, fields=fields, reported=True)
-    refresh = (dict(r.spec), r.identity, dict(r.lifecycle)) != (
-        dict(d.spec),
-        scrub(d.identity),
-        lifecycle,
-    )  # fmt: skip (the record keeps the identity scrubbed of secrets)
+    refresh = _rewrites_record(r, d, lifecycle, same_spec=quiet)
     if kept and not fields:
         paths = ", ".join(f"`{f.path}`" for f in kept)
         return replace(base, reason=f"{paths} changed outside the reconciler: {REPORTED}",
@@ -277,8 +272,7 @@ def _plan_desired(
         if not o.ready:
             reason = "not ready yet (a deployment or sync is still running): apply waits for it"
             return replace(base, reason=reason, refresh=True, wait=True)
-        reason = "remote already matches: only the record is updated" if refresh else "up to date"
-        return replace(base, reason=reason, refresh=refresh)
+        return replace(base, reason=_matching(refresh), refresh=refresh)
     verdicts = [kind.assess(f) for f in fields]
     reasons = [
         v.reason + (" outside the reconciler" if f.parts in drifted else "")
@@ -293,6 +287,21 @@ def _plan_desired(
 
 
 REPORTED = "reported, not reverted (policy.drift is report)"
+
+
+def _rewrites_record(
+    r: RecordedResource, d: DesiredResource, lifecycle: Mapping[str, Any], *, same_spec: bool
+) -> bool:
+    """Whether the record changes although the remote object does not (``same_spec``: R's
+    spec is known to be D's). The record keeps the identity scrubbed of secrets."""
+    if not same_spec and dict(r.spec) != dict(d.spec):
+        return True
+    return (r.identity, dict(r.lifecycle)) != (scrub(d.identity), lifecycle)
+
+
+def _matching(refresh: bool) -> str:
+    """The reason of a resource whose remote object matches its documents."""
+    return "remote already matches: only the record is updated" if refresh else "up to date"
 
 
 def _may_hold_masks(spec: Mapping[str, Any]) -> bool:
