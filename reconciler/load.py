@@ -20,8 +20,10 @@ folder, so one tenant's typo never stops the others (``plan``, ``apply``,
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -357,8 +359,8 @@ def _variables(
 PARALLEL_BYTES = 1_000_000
 PARALLEL_DOCUMENTS = 2_000
 """From this much YAML (bytes read, documents resolved) on, loading uses a second
-core: a forked child reads half the files, then resolves half the tenants, while
-this process does the other half (:mod:`reconciler.forked`)."""
+core: a forked child reads part of the files, then resolves part of the tenants
+(:data:`CHILD_SHARE`), while this process does the rest (:mod:`reconciler.forked`)."""
 
 CHILD_SHARE = 0.44
 """The child's part of the work (by weight): it also pickles its answer, about a quarter
@@ -383,14 +385,12 @@ def _in_two(
     them, so the outcome is the same as doing it all here. A child that fails
     is not a problem: this process then does its part too.
     """
-    if len(items) < 2 or sum(weights) < threshold:
+    total = sum(weights)
+    if len(items) < 2 or total < threshold:
         return work(items)
-    half, seen, total = len(items) - 1, 0, sum(weights)
-    for i, weight in enumerate(weights):
-        seen += weight
-        if seen >= total * (1 - CHILD_SHARE):
-            half = max(1, min(i, len(items) - 1))
-            break
+    # this process keeps the items before the one that crosses its share (at least one each)
+    crossing = bisect_left(list(accumulate(weights)), total * (1 - CHILD_SHARE))
+    half = min(max(crossing, 1), len(items) - 1)
     with in_fork(lambda: _reported(work, items[half:], report)) as child:
         mine = work(items[:half])
         answer = child.result() if child is not None else None
