@@ -28,7 +28,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -195,8 +194,7 @@ class Controller:
         """
         self.entry(name)  # an unknown tenant fails before waiting for a slot
         async with self._tenant_turns[name], self._slots:
-            header = partial(self.store.tenant_status, name, resources=False)
-            row = await asyncio.to_thread(header)
+            row = await asyncio.to_thread(self.store.tenant_status, name, resources=False)
             policy = self.policy(name)
             if (row is not None and row.suspended) or policy.suspend:
                 row = await asyncio.to_thread(self.store.tenant_status, name)
@@ -231,7 +229,7 @@ class Controller:
         requested: bool = False,
     ) -> TenantStatus | None:
         # the tenant's own row only: the resources' statuses are rewritten from the plan
-        row = await asyncio.to_thread(partial(self.store.tenant_status, name, resources=False))
+        row = await asyncio.to_thread(self.store.tenant_status, name, resources=False)
         if not forced and _fresh(row, entry.commit, self.config.interval):
             metrics.RECONCILES.labels(name, "fresh").inc()
             return None
