@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from pydantic import ValidationError
 
 from reconciler import scrub
 from reconciler.document import API_VERSION, NAME_RULE, is_name
+from reconciler.errors import NotFoundError
 from reconciler.import_bundle import NOTEBOOK_LANGUAGES
 from reconciler.kinds import KINDS
 from reconciler.kinds.base import (
@@ -106,7 +108,10 @@ async def notebook_sources(
 
     async def body(obj: ObservedResource) -> str | None:
         path, params = kind.object_path(context, obj.identity, obj.remote_id)
-        raw = await client.get(path, params=params)
+        try:
+            raw = await client.get(path, params=params)
+        except NotFoundError:  # deleted since it was listed
+            return None
         content = (raw or {}).get("content") if isinstance(raw, Mapping) else None
         digest = obj.spec.get("content_sha256")
         if not isinstance(content, str):
@@ -143,20 +148,23 @@ def documents(remote: Remote, kinds: set[str] | None = None) -> Imported:
     taken: dict[str, set[str]] = {kind: set() for kind in KINDS}
     for obj in remote.objects:
         if obj.kind == "Tenant":
-            tenant.update(_as_data(KINDS["Tenant"].document_spec(obj) or {}, remote.secrets))
+            try:
+                tenant.update(_as_data(KINDS["Tenant"].document_spec(obj) or {}, remote.secrets))
+            except _Skip as exc:
+                result.skipped.append(f"the catalog's comment and properties: {exc}")
             tenant["adopt"] = True
             continue
         if kinds and obj.kind not in kinds:
             continue
         try:
             name, spec = _document(remote, namespace, obj, taken[obj.kind])
-        except _Skip as exc:
-            result.skipped.append(f"{obj.kind} `{obj.identity}`: {exc}")
+            spec = _as_data(spec, remote.secrets)
+        except _Skip as exc:  # the name quoted: a remote name may hold newlines or escapes
+            result.skipped.append(f"{obj.kind} {obj.identity!r}: {exc}")
             continue
         taken[obj.kind].add(name)
         if obj.kind == "Notebook":
             result.files[spec["source"]] = remote.sources[obj.identity]
-        spec = _as_data(spec, remote.secrets)
         folder = KINDS[obj.kind].collection
         result.documents.append((f"{folder}/{name}.yaml", _doc(obj.kind, name, spec)))
     outside = _endpoints_outside(namespace, result.documents)
@@ -181,9 +189,8 @@ def _document(
         body = remote.sources.get(obj.identity)
         if body is None:
             raise _Skip("its body could not be read whole (missing, or not matching its digest)")
-        held = [n for n, v in remote.secrets.items() if v in body]
-        if held:
-            raise _Skip(f"its body holds the value of secret `{held[0]}`; import it by hand")
+        if _holds_secret(body):
+            raise _Skip("its body holds the value of a secret; import it by hand")
     try:
         model = kind.spec_model.model_validate(spec)
         kind.check_namespace(namespace, obj.identity, model, {})
@@ -226,17 +233,44 @@ def _name(context: TenantContext, obj: ObservedResource, taken: set[str]) -> str
 
 
 def _as_data(value: Any, secrets: Mapping[str, str]) -> Any:
-    """``value`` as document text: ``${`` escaped as ``$${``, secrets as ``${secret:NAME}``."""
-    if isinstance(value, str):
-        text = value.replace("${", "$${")
-        for name, secret in sorted(secrets.items(), key=lambda item: -len(item[1])):
-            text = text.replace(secret.replace("${", "$${"), f"${{secret:{name}}}")
-        return text
-    if isinstance(value, Mapping):
-        return {key: _as_data(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_as_data(item, secrets) for item in value]
-    return value
+    """``value`` as document text: ``${`` escaped as ``$${``, secrets as ``${secret:NAME}``
+    (in one pass, longest first: a reference written is never read again).
+
+    Raises :class:`_Skip` when a secret is left in another form (URL-encoded, in a key,
+    cut across two secrets): the documents would hold it in clear.
+    """
+    escaped = {secret.replace("${", "$${"): name for name, secret in secrets.items()}
+    pattern = (
+        re.compile("|".join(re.escape(s) for s in sorted(escaped, key=lambda s: (-len(s), s))))
+        if escaped
+        else None
+    )
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, str):
+            text = node.replace("${", "$${")
+            if pattern is None:
+                return text
+            return pattern.sub(lambda m: f"${{secret:{escaped[m.group(0)]}}}", text)
+        if isinstance(node, Mapping):
+            return {key: convert(item) for key, item in node.items()}
+        if isinstance(node, list):
+            return [convert(item) for item in node]
+        return node
+
+    data = convert(value)
+    if _holds_secret(data, [f"${{secret:{name}}}" for name in secrets]):
+        raise _Skip("it holds a secret's value in a form a `${secret:NAME}` cannot stand for")
+    return data
+
+
+def _holds_secret(data: Any, references: Sequence[str] = ()) -> bool:
+    """Whether any registered secret shows in ``data`` (keys, numbers, every escaped form),
+    the ``references`` written for secrets left out (a secret may spell part of one)."""
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
+    for reference in references:
+        text = text.replace(reference, "")
+    return scrub.scrub(text) != text
 
 
 def _endpoints_outside(namespace: Namespace, docs: list[tuple[str, dict[str, Any]]]) -> list[str]:

@@ -75,6 +75,7 @@ async def _remote(args: argparse.Namespace) -> int:
     kinds = {parse_address(f"{k}/x")[0] for k in args.kind}
     tenant_id = args.tenant_id or args.tenant
     context = TenantContext(args.tenant, tenant_id, args.catalog or default_catalog(tenant_id))
+    secrets = import_remote.tenant_secrets(context.name)  # registered before any call's error
     async with connected() as (store, client):
         observed = await observe_tenant(client, context)
         recorded = list(store.read_tenant(context.name).resources.values())
@@ -82,7 +83,6 @@ async def _remote(args: argparse.Namespace) -> int:
         wanted = [o for o in objects if not kinds or o.kind in kinds]
         sources = await import_remote.notebook_sources(client, context, wanted)
     endpoints = frozenset(o.identity for o in observed if o.kind == "ServingEndpoint")
-    secrets = import_remote.tenant_secrets(context.name)
     remote = import_remote.Remote(context, objects, endpoints, sources, secrets)
     imported = import_remote.documents(remote, kinds or None)
     try:

@@ -49,7 +49,7 @@ def test_import_remote_then_apply_adopts_and_plans_empty(world: World, tmp_path:
         "notebooks/etl.yaml",
         "tenant.yaml",
     ]
-    assert "Job `Weekly Report`: its name is not a valid metadata.name" in result.err
+    assert "Job 'Weekly Report': its name is not a valid metadata.name" in result.err
     assert (out / "notebooks" / "etl.py").read_text() == "print(1)"
     assert world.run("validate", str(out)).code == 0
 
@@ -173,8 +173,8 @@ def test_every_kind_is_imported_adopted_with_ids_and_rows_kept(
         "vector_indexes/by_text.yaml",
         "vector_indexes/docs_index.yaml",
     ], result.err
-    assert f"Dataset `{CATALOG}.staging.docs`: another Dataset is imported as `docs`" in result.err
-    assert f"Notebook `{FOLDER}/with space`: path: String should match" in result.err
+    assert f"Dataset '{CATALOG}.staging.docs': another Dataset is imported as `docs`" in result.err
+    assert f"Notebook '{FOLDER}/with space': path: String should match" in result.err
     assert (out / "notebooks/sub_dir-report-q1.sql").read_text() == "SELECT 1 -- ${not.a.ref}"
     texts = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     assert SECRET not in texts and "${secret:API_TOKEN}" in texts
@@ -240,7 +240,7 @@ def test_hostile_names_never_write_outside_out(world: World, tmp_path: Path) -> 
     assert "notebooks/etc-passwd.yaml" in names and "notebooks/x-y.yaml" in names, names
     assert not any("theirs" in n or "escape" in n for n in names), names
     for name in ("../escape", "/tmp/absolute", "a/b", "x/../../y"):
-        assert f"Job `{name}`: its name is not a valid metadata.name" in result.stderr
+        assert f"Job {name!r}: its name is not a valid metadata.name" in result.stderr
     assert world.run("validate", str(out)).code == 0
 
 
