@@ -153,7 +153,22 @@ def load_saved_plan(path: Path) -> SavedPlan:
             f"{' and '.join(map(str, READ_VERSIONS))} only",
             hint="re-run plan with this reconciler to write it again",
         )
-    return saved_plan_from_document(data)
+    if version >= 2 and not isinstance(data.get("inputs"), dict):
+        raise ReconcilerError(
+            f"{path} is malformed: a version {version} plan file keeps its `inputs`",
+            hint="re-run plan to write it again",
+        )
+    try:
+        return saved_plan_from_document(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        what = (
+            f"`{exc.args[0]}` is missing"
+            if isinstance(exc, KeyError)
+            else "a part has the wrong shape"
+        )
+        raise ReconcilerError(
+            f"{path} is malformed: {what}", hint="re-run plan to write it again"
+        ) from None
 
 
 def saved_plan_from_document(data: Mapping[str, Any]) -> SavedPlan:
