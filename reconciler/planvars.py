@@ -2,9 +2,11 @@
 
 ``plan --target-env dev --var x=1 --out plan.json`` records the target, the
 ``--var`` values and the ``RECONCILER_VAR_*`` values it planned with;
-``apply plan.json`` loads the documents with exactly those (the environment
-of the apply is not read for variables). Giving ``apply plan.json`` another
-``--target-env`` or ``--var`` is refused; giving the same again is fine.
+``apply plan.json`` loads the documents with exactly those. Giving ``apply
+plan.json`` another ``--target-env`` or ``--var`` is refused; giving the same
+again is fine. The ``RECONCILER_VAR_*`` values come from the apply's environment
+and must match the recorded digests, every one present at plan time (those no
+tenant uses included: which ones a tenant reads is not recorded).
 
 A ``--var`` value that holds a secret read in this run is not written: only its
 SHA-256 is. ``RECONCILER_VAR_*`` values are never written (a pipeline's

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from reconciler.document import NAME_PATTERN
+from reconciler.document import is_name
 from reconciler.errors import ReconcilerError
 from reconciler.service.web import render
 from reconciler.service.web import session as sessions
-
-_NAME = re.compile(NAME_PATTERN)
 
 
 class Refused(Exception):
@@ -82,7 +79,7 @@ def poster(request: Request, form: Mapping[str, object], *, admin: bool) -> sess
 
 def name(request: Request, value: str, what: str) -> str:
     """``value`` when it can be a document name, else a 404 page."""
-    if len(value) <= 63 and _NAME.match(value):
+    if is_name(value):
         return value
     raise Refused(
         error_page(request, 404, f"no {what} of that name", "names are lowercase a-z, 0-9, - and _")
