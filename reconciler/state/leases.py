@@ -16,13 +16,15 @@ of two racing processes exactly one wins.
 The lease also *fences* writes: an intent is journaled only while the
 apply's token is still in the row (see :mod:`reconciler.state.journal`), and
 just before a step's connector calls the apply checks :attr:`TenantLease.lost`,
-which the heartbeat sets when a renewal finds the row no longer ours (in
-memory: no query). An apply whose lease was taken over (expired, or
+which says so once a renewal found the row no longer ours, or once no renewal
+has succeeded for ``LEASE_SECONDS - HEARTBEAT_SECONDS`` (this process cannot
+reach the database, another may, and the row may expire before the next beat;
+in memory: no query). An apply whose lease was taken over (expired, or
 ``reconciler state unlock``) stops as soon as either tells it: no step sends
 its calls after that (calls in flight finish). Until then a step whose intent
 was journaled before the loss (up to ``parallelism`` of them wait for a call
 slot) still sends its calls; that window lasts until the next renewal, at most
-``HEARTBEAT_SECONDS`` (longer only while renewals cannot reach the database).
+``HEARTBEAT_SECONDS``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -192,20 +195,33 @@ class TenantLease(AbstractContextManager["TenantLease"]):
         self.tenant, self.token = tenant, token
         self._sessions = sessions
         self._stop = threading.Event()
-        self.lost = False
+        self._taken_over = False
+        self._renewed = time.monotonic()  # taken just now
+        self._heartbeat = heartbeat
         self._thread: threading.Thread | None = None
         if heartbeat:
             self._thread = threading.Thread(target=self._beat, name=f"lease-{tenant}", daemon=True)
             self._thread.start()
+
+    @property
+    def lost(self) -> bool:
+        """Whether the lease may be someone else's now: a renewal found the row no longer
+        ours, or no renewal has succeeded for so long that the row may have expired (the
+        database is away from here; another replica may reach it) before the next beat."""
+        if self._taken_over:
+            return True
+        silent = time.monotonic() - self._renewed
+        return self._heartbeat and silent > LEASE_SECONDS - HEARTBEAT_SECONDS
 
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
             try:
                 with self._sessions() as session:
                     if not renew(session, self.tenant, self.token):
-                        self.lost = True
+                        self._taken_over = True
                         return
-            except Exception:  # the database is away; the intent check will notice
+                self._renewed = time.monotonic()
+            except Exception:  # the database is away: `lost` once the row may have expired
                 continue
 
     def release(self) -> None:

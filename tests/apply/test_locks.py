@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,3 +164,23 @@ def test_a_lease_lost_while_a_step_waits_for_its_call_stops_it_before_the_call(
     [failed] = [s for s in result.steps if s.outcome == "failed"]
     assert failed.error is not None and "was lost" in failed.error
     assert {s.outcome for s in result.steps} == {"failed", "skipped"}
+
+
+def test_a_lease_that_cannot_be_renewed_counts_as_lost_before_it_can_expire(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The database is away from this process (another replica may still reach it): once no
+    renewal has succeeded for the lease's length less one beat, no further call may go out."""
+    monkeypatch.setattr(leases, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(leases, "LEASE_SECONDS", 0.3)
+
+    def unreachable() -> Any:
+        raise OSError("the database is away")
+
+    lease = TenantLease("acme", "token", unreachable)
+    try:
+        assert not lease.lost
+        time.sleep(0.4)
+        assert lease.lost
+    finally:
+        lease._stop.set()
