@@ -122,6 +122,7 @@ class BatchMixin:
         tenant; otherwise the steps are committed and ``refused`` says why.
         """
         keys = [s.key for s in steps] + [i.key for i in intents]
+        keys += [s.record.key for s in steps if s.record is not None]
         foreign = sorted({str(k) for k in keys if k.tenant != tenant})
         if foreign:
             raise StateError(
@@ -134,7 +135,7 @@ class BatchMixin:
                 raise StateError(f"apply {apply_id} could not log the steps of tenant {tenant}")
             write_resources(session, [s.record for s in steps if s.record is not None])
             _forget(session, tenant, [s.key for s in steps if s.forget])
-            _close_intents(session, [s.intent_id for s in steps if s.intent_id is not None])
+            _close_intents(session, tenant, [s.intent_id for s in steps if s.intent_id is not None])
             if len(intents) > STATEMENT_ROWS:  # several statements: all of them or none
                 nested = session.begin_nested()
                 ids = _open_intents(session, apply_id, tenant, intents, lease_token)
@@ -142,6 +143,7 @@ class BatchMixin:
             else:
                 ids = _open_intents(session, apply_id, tenant, intents, lease_token)
             if ids is None:
+                running_apply(session, apply_id, intents[0].key)  # raises, saying what is wrong
                 assert lease_token is not None
                 session.commit()
                 try:
@@ -204,7 +206,7 @@ def _open_intents(
     for chunk in _chunks(intents):
         rows = [_intent_row(apply_id, i, opened) for i in chunk]
         statement = _guarded_insert(_dialect(session), guard, len(rows))
-        held = {"guard_tenant": tenant, "guard_token": lease_token}
+        held = {"guard_apply": apply_id, "guard_tenant": tenant, "guard_token": lease_token}
         returned = connection.execute(statement, _parameters(INTENT_COLUMNS, rows, held)).all()
         if len(returned) != len(rows):
             return None
@@ -218,12 +220,14 @@ def _forget(session: Session, tenant: str, keys: Sequence[ResourceKey]) -> None:
         session.connection().execute(delete(ResourceRow).where(ResourceRow.tenant == tenant, named))
 
 
-CLOSE_INTENTS = delete(IntentRow).where(IntentRow.id.in_(bindparam("ids", expanding=True)))
+CLOSE_INTENTS = delete(IntentRow).where(
+    IntentRow.id.in_(bindparam("ids", expanding=True)), IntentRow.tenant == bindparam("tenant")
+)
 
 
-def _close_intents(session: Session, ids: Sequence[int]) -> None:
+def _close_intents(session: Session, tenant: str, ids: Sequence[int]) -> None:
     if ids:
-        session.connection().execute(CLOSE_INTENTS, {"ids": list(ids)})
+        session.connection().execute(CLOSE_INTENTS, {"ids": list(ids), "tenant": tenant})
 
 
 def write_resources(session: Session, resources: Sequence[RecordedResource]) -> None:
@@ -361,12 +365,16 @@ def _guarded_insert(dialect: str, what: str, count: int) -> Executable:
             ApplyRow.tenant == bindparam("guard_tenant"),
             ApplyRow.outcome == RUNNING,
         )
-    else:
+    else:  # intents: of a running apply of this tenant, and with a lease, while it holds
         table, columns = IntentRow.__table__, INTENT_COLUMNS
         returned = (IntentRow.id, IntentRow.kind, IntentRow.name)
-        guard = true()
+        guard = exists().where(
+            ApplyRow.id == bindparam("guard_apply"),
+            ApplyRow.tenant == bindparam("guard_tenant"),
+            ApplyRow.outcome == RUNNING,
+        )
         if what == "leased intents":
-            guard = exists().where(
+            guard = guard & exists().where(
                 LockRow.tenant == bindparam("guard_tenant"),
                 LockRow.token == bindparam("guard_token"),
             )

@@ -150,3 +150,33 @@ def test_a_lease_lost_between_two_statements_journals_none_of_the_batch(pg_url: 
         assert seen, "the batch took more than one statement"
         assert written.refused is not None and "was lost" in written.refused.message
         assert store.open_intents("acme") == []
+
+
+def test_a_batch_never_writes_or_closes_another_tenants_rows(store: StateStore) -> None:
+    theirs = start(store, "globex")
+    [their_intent] = store.write_batch(
+        theirs,
+        "globex",
+        intents=[replace(_intents(["x"])[0], key=ResourceKey("globex", "Job", "x"))],
+    ).intent_ids
+    ours = start(store, "acme")
+    smuggled = StepWrite(job("mine").key, "create", record=job("x", tenant="globex"))
+    with pytest.raises(StateError, match="other tenants' resources"):
+        store.write_batch(ours, "acme", steps=[smuggled])
+    closing = StepWrite(job("mine").key, "create", record=job("mine"), intent_id=their_intent)
+    store.write_batch(ours, "acme", steps=[closing])
+    assert [i.id for i in store.open_intents("globex")] == [their_intent]  # still open
+    assert "x" not in {k.name for k in store.read_tenant("globex").resources}
+
+
+def test_intents_alone_are_refused_for_a_finished_apply_or_another_tenants(
+    store: StateStore,
+) -> None:
+    finished = start(store)
+    store.finish_apply(finished, outcome="succeeded", summary={})
+    with pytest.raises(StateError, match="already finished"):
+        store.write_batch(finished, "acme", intents=_intents(["late"]))
+    theirs = start(store, "globex")
+    with pytest.raises(StateError):
+        store.write_batch(theirs, "acme", intents=_intents(["sneaky"]))
+    assert store.open_intents() == []
