@@ -148,6 +148,11 @@ def _index_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _is_ready(raw: Mapping[str, Any]) -> bool:
+    """Whether an index the connector answers with says it is ready to serve."""
+    return (raw.get("status") or {}).get("ready") is True
+
+
 class VectorIndex(Kind):
     """A Delta Sync index; any change replaces it."""
 
@@ -284,7 +289,7 @@ class VectorIndex(Kind):
             },
             raw=dict(raw),
             managed=raw.get("managed_by") == MANAGED_BY,
-            ready=bool((raw.get("status") or {}).get("ready")),
+            ready=_is_ready(raw),
         )
 
     # ---- connector side --------------------------------------------------------------
@@ -315,8 +320,7 @@ class VectorIndex(Kind):
                 "managed_by": MANAGED_BY,
             },
         )
-        status = (result or {}).get("status") or {}
-        return Created(desired.identity, ready=status.get("ready") is True)
+        return Created(desired.identity, ready=_is_ready(result or {}))
 
     async def update(
         self,

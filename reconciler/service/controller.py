@@ -253,7 +253,7 @@ class Controller:
                     settle=False, lease=lease,
                 )  # fmt: skip
         except ReconcilerError as exc:
-            await self._failed(name, entry, row, exc)
+            await self._failed(name, entry, exc)
             metrics.RECONCILES.labels(name, "error").inc()
             raise
         finally:
@@ -332,9 +332,7 @@ class Controller:
         metrics.RECONCILES.labels(name, "suspended").inc()
         return status
 
-    async def _failed(
-        self, name: str, entry: TenantEntry, row: TenantStatus | None, exc: ReconcilerError
-    ) -> None:
+    async def _failed(self, name: str, entry: TenantEntry, exc: ReconcilerError) -> None:
         circuit = isinstance(exc, CircuitOpenError)
         try:  # the stored status as a whole: its resources' statuses are kept
             row = await asyncio.to_thread(self.store.tenant_status, name)

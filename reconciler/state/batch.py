@@ -234,11 +234,7 @@ def write_resources(session: Session, resources: Sequence[RecordedResource]) -> 
     """Insert or update the resources' rows, one statement per chunk (no commit)."""
     if not resources:
         return
-    dialect = _dialect(session)
-    if dialect not in ("postgresql", "sqlite"):  # another database: the portable read-then-write
-        for resource in resources:
-            _write_resource_orm(session, resource)
-        return
+    dialect = _dialect(session)  # PostgreSQL or SQLite (normalize_database_url refuses others)
     now = utcnow()
     connection = session.connection()
     for chunk in _chunks(resources):
@@ -309,17 +305,6 @@ def _resource_row(resource: RecordedResource, now: Any) -> tuple[Any, ...]:
         to_json(resource.lifecycle) if resource.lifecycle else None,
         now,
     )
-
-
-def _write_resource_orm(session: Session, resource: RecordedResource) -> None:
-    key = resource.key
-    row = session.get(ResourceRow, (key.tenant, key.kind, key.name))
-    if row is None:
-        row = ResourceRow(tenant=key.tenant, kind=key.kind, name=key.name)
-        session.add(row)
-    for column, value in zip(RESOURCE_COLUMNS, _resource_row(resource, utcnow()), strict=True):
-        if column not in KEY_COLUMNS:
-            setattr(row, column, value)
 
 
 def _dialect(session: Session) -> str:
