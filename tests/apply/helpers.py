@@ -7,6 +7,9 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import httpx
+
+from reconciler.emulator.server import RunningEmulator
 from reconciler.kinds.base import ObservedResource
 from reconciler.load import load_path
 from reconciler.mcp.client import ConnectorClient
@@ -63,3 +66,16 @@ def _duplicates(observed: list[ObservedResource]) -> list[str]:
 
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
+
+
+def emulator_requests(emulator: RunningEmulator) -> Counter[str]:
+    """Requests the emulator has served, by ``METHOD /route``."""
+    headers = {"Authorization": f"Bearer {emulator.api_key}"}
+    reply = httpx.get(emulator.url + "/_emulator/counters", headers=headers, timeout=5)
+    return Counter(reply.json()["requests"])
+
+
+def emulator_writes(emulator: RunningEmulator) -> int:
+    """Calls that change something (POST, PUT, PATCH, DELETE) the emulator has served."""
+    writes = ("POST", "PUT", "PATCH", "DELETE")
+    return sum(n for route, n in emulator_requests(emulator).items() if route.split()[0] in writes)

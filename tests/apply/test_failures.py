@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import text
 
@@ -17,12 +16,7 @@ from reconciler.plan import ResourceChange
 from reconciler.reconcile import apply_plan, plan_tenants
 from reconciler.state import StateStore, normalize_database_url
 from reconciler.state.db import create_state_engine
-
-
-def _changes(emulator: RunningEmulator) -> int:
-    headers = {"Authorization": f"Bearer {emulator.api_key}"}
-    counts = httpx.get(emulator.url + "/_emulator/counters", headers=headers).json()["requests"]
-    return sum(n for r, n in counts.items() if r.split()[0] in ("POST", "PUT", "PATCH", "DELETE"))
+from tests.apply.helpers import emulator_writes
 
 
 def test_a_rejected_dataset_fails_only_its_dependents(
@@ -67,7 +61,7 @@ def test_database_failing_mid_apply_stops_before_the_next_connector_call(
         if event == "ok" and not sent_when_broken:
             with engine.begin() as connection:
                 connection.execute(text("DROP TABLE intents"))
-            sent_when_broken.append(_changes(emulator))
+            sent_when_broken.append(emulator_writes(emulator))
 
     async def scenario() -> list[str | None]:
         with StateStore.open(db_url) as store:
@@ -90,4 +84,6 @@ def test_database_failing_mid_apply_stops_before_the_next_connector_call(
     assert sent_when_broken, "the first step never finished"
     [error] = errors
     assert error is not None and "state database" in error and "journaling" in error
-    assert _changes(emulator) <= sent_when_broken[0] + 1  # at most the call already in flight
+    assert (
+        emulator_writes(emulator) <= sent_when_broken[0] + 1
+    )  # at most the call already in flight

@@ -24,7 +24,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bench.estate import SECRETS_DIR, write_estate
@@ -39,7 +38,7 @@ from reconciler.mcp.client import ConnectorClient
 from reconciler.plan import ResourceChange
 from reconciler.reconcile import apply_plan, observe_tenant, plan_tenants
 from reconciler.state import StateStore
-from tests.apply.helpers import EXAMPLES, converged, remote_problems
+from tests.apply.helpers import EXAMPLES, converged, emulator_requests, remote_problems
 
 BULK = ("Notebook", "Job")
 LATENCY = Faults(latency_ms=40, jitter_ms=10, seed=7)
@@ -49,12 +48,6 @@ def _bulk_estate(target: Path, creates: int, prefix: str) -> Path:
     """One tenant of ``creates`` creates (its catalog, notebooks, scheduled jobs)."""
     write_estate(target, tenants=1, per_tenant=creates - 1, seed=7, prefix=prefix, kinds=BULK)
     return target
-
-
-def _counts(emu: RunningEmulator) -> Counter[str]:
-    headers = {"Authorization": f"Bearer {emu.api_key}"}
-    reply = httpx.get(emu.url + "/_emulator/counters", headers=headers, timeout=5)
-    return Counter(reply.json()["requests"])
 
 
 def test_an_apply_of_notebooks_and_jobs_costs_at_most_three_statements_per_create(
@@ -82,7 +75,7 @@ def test_an_apply_of_notebooks_and_jobs_costs_at_most_three_statements_per_creat
 
 
 def _posts(emu: RunningEmulator) -> int:
-    return sum(n for route, n in _counts(emu).items() if route.startswith("POST"))
+    return sum(n for route, n in emulator_requests(emu).items() if route.startswith("POST"))
 
 
 @pytest.mark.slow
@@ -146,7 +139,7 @@ def test_no_readiness_read_for_an_object_created_ready(
             monkeypatch.setenv("MCP_SERVER_URL", emu.url)
             monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / f'{ready_delay}.db'}")
             assert main(["apply", str(tmp_path / "acme"), "--auto-approve"]) == 0
-            counts = _counts(emu)
+            counts = emulator_requests(emu)
         reads = ("/serving-endpoints/{name}", "/vector-indexes/{name}")
         return sum(n for r, n in counts.items() if r.startswith("GET ") and r.endswith(reads))
 

@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from reconciler.cli import main
@@ -28,7 +27,7 @@ from reconciler.emulator.faults import Faults
 from reconciler.emulator.server import RunningEmulator, running_emulator
 from reconciler.mcp.client import ConnectorClient
 from reconciler.state import StateStore
-from tests.apply.helpers import converged, remote_problems, run, tenant_copies
+from tests.apply.helpers import converged, emulator_writes, remote_problems, run, tenant_copies
 
 ROUNDS = 20
 SEED = 20240601
@@ -43,26 +42,19 @@ def slow_emulator() -> Iterator[RunningEmulator]:
         yield emu
 
 
-def _posts(emu: RunningEmulator) -> int:
-    headers = {"Authorization": f"Bearer {emu.api_key}"}
-    reply = httpx.get(emu.url + "/_emulator/counters", headers=headers, timeout=5)
-    counts: dict[str, int] = reply.json()["requests"]
-    return sum(
-        n for route, n in counts.items() if route.startswith(("POST", "PUT", "PATCH", "DELETE"))
-    )
-
-
 def _kill_during_apply(
     specs: Path, env: dict[str, str], emu: RunningEmulator, rng: random.Random, most: int
 ) -> str:
     """Start an apply, kill -9 it at a random moment; say when."""
-    before = _posts(emu)
+    before = emulator_writes(emu)
     command = [sys.executable, "-m", "reconciler.cli", "apply", str(specs), "--auto-approve"]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if rng.random() < 0.5:
         threshold = before + rng.randint(1, most)
         deadline = time.monotonic() + 20
-        while proc.poll() is None and _posts(emu) < threshold and time.monotonic() < deadline:
+        while (
+            proc.poll() is None and emulator_writes(emu) < threshold and time.monotonic() < deadline
+        ):
             time.sleep(0.002)
         moment = f"after {threshold - before} accepted change(s)"
     else:

@@ -27,7 +27,7 @@ from reconciler.plan import ResourceChange
 from reconciler.reconcile import apply_plan, plan_tenants
 from reconciler.state import StateStore, leases
 from reconciler.state.leases import TenantLease
-from tests.apply.test_failures import _changes
+from tests.apply.helpers import emulator_writes
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ def test_a_lease_lost_while_a_step_waits_for_its_call_stops_it_before_the_call(
 
         async with ConnectorClient(emulator.url, emulator.api_key) as client:
             plan = await plan_tenants(load_path(specs / "acme"), store=store, client=client)
-            before = _changes(emulator)
+            before = emulator_writes(emulator)
             [result] = await apply_plan(
                 plan,
                 store=store,
@@ -152,7 +152,7 @@ def test_a_lease_lost_while_a_step_waits_for_its_call_stops_it_before_the_call(
                 before_step=lose_the_lease,
                 leases={"acme": lease},
             )
-            return result, _changes(emulator) - before
+            return result, emulator_writes(emulator) - before
 
     with StateStore.open(db_url) as store:
         lease = store.try_lock("acme")

@@ -9,12 +9,7 @@ import pytest
 
 from reconciler.cli import main
 from reconciler.emulator.server import RunningEmulator
-
-
-def _writes(emulator: RunningEmulator) -> int:
-    headers = {"Authorization": f"Bearer {emulator.api_key}"}
-    counts = httpx.get(emulator.url + "/_emulator/counters", headers=headers).json()["requests"]
-    return sum(n for r, n in counts.items() if r.split()[0] in ("POST", "PUT", "PATCH", "DELETE"))
+from tests.apply.helpers import emulator_writes
 
 
 def test_a_csv_header_that_does_not_match_is_refused_before_any_change(
@@ -28,7 +23,7 @@ def test_a_csv_header_that_does_not_match_is_refused_before_any_change(
     err = capsys.readouterr().err
     assert "datasets.yaml:3:1: Dataset sales: line 1: the file's header" in err, err
     assert "lacks shop and adds store" in err
-    assert _writes(emulator) == 0
+    assert emulator_writes(emulator) == 0
 
 
 JOB = """apiVersion: agentprovision.ai/v1
@@ -50,7 +45,7 @@ def test_a_task_on_a_notebook_that_exists_nowhere_is_refused_at_plan(
     assert "literal.yaml:1:1: Job literal: task `run` runs notebook " in err, err
     assert "`/Workspace/AgentProvision/acme/hand-made`, which is neither a Notebook" in err
     assert main(["apply", str(specs / "acme"), "--auto-approve"]) == 1
-    assert _writes(emulator) == 0
+    assert emulator_writes(emulator) == 0
 
     headers = {"Authorization": f"Bearer {emulator.api_key}"}
     made = httpx.post(
