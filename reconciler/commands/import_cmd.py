@@ -79,12 +79,20 @@ async def _remote(args: argparse.Namespace) -> int:
     async with connected() as (store, client):
         observed = await observe_tenant(client, context)
         recorded = list(store.read_tenant(context.name).resources.values())
-        objects = import_remote.unmanaged(observed, recorded)
+        unrecorded = import_remote.unmanaged(observed, recorded)
+        owners = store.owners(context.name, {(o.kind, o.identity) for o in unrecorded})
+        objects = [o for o in unrecorded if (o.kind, o.identity) not in owners]
         wanted = [o for o in objects if not kinds or o.kind in kinds]
         sources = await import_remote.notebook_sources(client, context, wanted)
     endpoints = frozenset(o.identity for o in observed if o.kind == "ServingEndpoint")
     remote = import_remote.Remote(context, objects, endpoints, sources, secrets)
     imported = import_remote.documents(remote, kinds or None)
+    imported.skipped[:0] = [
+        f"{kind} {identity!r}: recorded by tenant `{owner}` of this state database; "
+        "a tenant never imports another tenant's objects"
+        for (kind, identity), owner in sorted(owners.items())
+        if not kinds or kind in kinds
+    ]
     try:
         written = import_remote.write(args.out, imported)
     except FileExistsError as exc:

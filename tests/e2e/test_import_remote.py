@@ -255,3 +255,18 @@ def test_a_tenant_that_is_no_document_name_is_refused_in_one_line(
     assert f"--tenant {tenant!r} is not a valid metadata.name" in line, line
     assert NAME_RULE in line, line
     assert not out.exists()
+
+
+def test_objects_another_tenant_records_are_never_imported(world: World, tmp_path: Path) -> None:
+    """Even pointed at that tenant's id, an import leaves out what another tenant manages."""
+    _by_hand(world)
+    ours = tmp_path / "ours"
+    assert world.run("import", "remote", "--tenant", TENANT, "--out", str(ours)).code == 0
+    assert world.run("apply", str(ours), "--auto-approve").code == 0
+    out = tmp_path / "theirs"
+    result = world.run(
+        "import", "remote", "--tenant", "squatter", "--tenant-id", TENANT, "--out", str(out)
+    )
+    assert result.code == 0, result.err
+    assert [p.name for p in out.rglob("*.yaml")] == ["tenant.yaml"]
+    assert f"recorded by tenant `{TENANT}`" in result.err
